@@ -1,0 +1,15 @@
+/**
+ * The root of every error this library throws on purpose.
+ *
+ * Each subclass carries a stable {@link HalibutError.code} so callers can branch on it without parsing messages,
+ * and keeps the underlying failure as `cause`.
+ */
+export abstract class HalibutError extends Error {
+  /** A stable, machine-readable identifier, e.g. `ERR_CERTIFICATE_MISMATCH`. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
