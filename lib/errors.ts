@@ -13,3 +13,17 @@ export abstract class HalibutError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** A read or write saw no progress within its phase's time limit. */
+export class PhaseTimeoutError extends HalibutError {
+  readonly code = 'ERR_TIMEOUT';
+  constructor(
+    /** Which phase timed out, e.g. `connect`, `handshake`, `identification`, `response`, `read`. */
+    readonly phase: string,
+    /** The configured limit in milliseconds. */
+    readonly timeoutMs: number,
+    detail?: string,
+  ) {
+    super(`Timed out after ${timeoutMs} ms in phase '${phase}'${detail === undefined ? '' : `: ${detail}`}`);
+  }
+}

@@ -32,16 +32,31 @@ export class DataStreamError extends ProtocolError {
   override readonly code: string = 'ERR_DATA_STREAM';
 }
 
-/** A read or write saw no progress within its phase's time limit. */
-export class PhaseTimeoutError extends HalibutError {
-  readonly code = 'ERR_TIMEOUT';
+export { PhaseTimeoutError } from '../errors.js';
+
+/** The peer answered identification with something that is not Halibut (e.g. an HTTP response). */
+export class NotHalibutPeerError extends ProtocolError {
+  override readonly code: string = 'ERR_NOT_HALIBUT';
   constructor(
-    /** Which phase timed out, e.g. `connect`, `handshake`, `identification`, `response`, `read`. */
-    readonly phase: string,
-    /** The configured limit in milliseconds. */
-    readonly timeoutMs: number,
-    detail?: string,
+    message: string,
+    /** The first line the peer sent, as received (Latin-1), possibly truncated. */
+    readonly firstLine: string,
   ) {
-    super(`Timed out after ${timeoutMs} ms in phase '${phase}'${detail === undefined ? '' : `: ${detail}`}`);
+    super(message);
+  }
+}
+
+/**
+ * The agent closed the connection right after we identified, without a word: a Halibut listener does exactly that
+ * when it does not trust the client certificate's thumbprint.
+ */
+export class AgentRejectedClientError extends ProtocolError {
+  override readonly code: string = 'ERR_AGENT_REJECTED_CLIENT';
+  constructor(
+    message: string,
+    /** Our certificate's thumbprint, which the agent must trust. */
+    readonly clientThumbprint: string,
+  ) {
+    super(message);
   }
 }

@@ -1,0 +1,122 @@
+/**
+ * Pull-based reading from a socket with exact byte accounting.
+ *
+ * Halibut frames nothing with lengths except data streams: a message ends where its DEFLATE stream ends and a control
+ * line ends at CRLF. Whoever parses must be able to take exactly what it needs and hand the rest back. This reader
+ * pulls from the socket only when a parser asks (so TCP backpressure works) and keeps what was handed back.
+ */
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, PhaseTimeoutError } from './errors.js';
+
+/** How long a single read may wait, and what to call the phase if it times out. */
+export interface ReadDeadline {
+  timeoutMs: number;
+  phase: string;
+}
+
+export class ByteReader {
+  readonly #socket: Duplex;
+  readonly #pending: Buffer[] = [];
+  #ended = false;
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
+  #bytesRead = 0;
+
+  constructor(socket: Duplex) {
+    this.#socket = socket;
+    const wake = (): void => {
+      const w = this.#wake;
+      this.#wake = undefined;
+      w?.();
+    };
+    socket.on('readable', wake);
+    socket.on('end', () => {
+      this.#ended = true;
+      wake();
+    });
+    socket.on('error', (err: Error) => {
+      this.#failure ??= err;
+      wake();
+    });
+    socket.on('close', () => {
+      // A close without 'end' means the connection was reset or destroyed locally.
+      this.#failure ??= this.#ended ? undefined : new ConnectionClosedError('The connection was closed or reset');
+      this.#ended = true;
+      wake();
+    });
+  }
+
+  /** Total bytes handed to parsers so far (minus what they gave back). */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Fails the reader: any pending and later read rejects with `error`. */
+  fail(error: Error): void {
+    this.#failure ??= error;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  /**
+   * Returns between 1 and `max` bytes, or `null` on a clean end of stream. Waits for data no longer than the deadline.
+   */
+  async read(max: number, deadline?: ReadDeadline): Promise<Buffer | null> {
+    for (;;) {
+      const chunk = this.#take(max);
+      if (chunk !== null) return chunk;
+      if (this.#failure !== undefined) throw this.#failure;
+      if (this.#ended) return null;
+      await this.#waitForData(deadline);
+    }
+  }
+
+  /** Reads exactly `n` bytes; a premature end is a {@link ConnectionClosedError} described by `what`. */
+  async readExact(n: number, what: string, deadline?: ReadDeadline): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < n) {
+      const chunk = await this.read(n - have, deadline);
+      if (chunk === null) throw new ConnectionClosedError(`The connection ended after ${have} of ${n} bytes of ${what}`);
+      parts.push(chunk);
+      have += chunk.length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+  }
+
+  /** Gives bytes back; the next read returns them first. */
+  unshift(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#bytesRead -= bytes.length;
+    this.#pending.unshift(bytes);
+  }
+
+  #take(max: number): Buffer | null {
+    let chunk = this.#pending.shift() ?? null;
+    if (chunk === null) chunk = this.#socket.read() as Buffer | null;
+    if (chunk === null) return null;
+    if (chunk.length > max) {
+      this.#pending.unshift(chunk.subarray(max));
+      chunk = chunk.subarray(0, max);
+    }
+    this.#bytesRead += chunk.length;
+    return chunk;
+  }
+
+  #waitForData(deadline: ReadDeadline | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      this.#wake = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+      if (deadline !== undefined && Number.isFinite(deadline.timeoutMs)) {
+        timer = setTimeout(() => {
+          this.#wake = undefined;
+          reject(new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
+        }, deadline.timeoutMs);
+      }
+    });
+  }
+}

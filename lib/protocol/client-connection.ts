@@ -1,0 +1,181 @@
+/**
+ * One connection to a listening agent, from the caller's side: identification, then request/response exchanges,
+ * NEXT/PROCEED before each reuse, END when done. One call at a time: Halibut has no multiplexing.
+ */
+import type { TLSSocket } from 'node:tls';
+import { ByteReader, type ReadDeadline } from './byte-reader.js';
+import { writeCompressedMessage, readCompressedMessage } from './compressed-message.js';
+import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmptyControlLine, writeAll, ControlLineError } from './control-lines.js';
+import { IncomingStreams } from './data-stream-wire.js';
+import { writeDataStreams } from './data-stream-wire.js';
+import { ConnectionClosedError, AgentRejectedClientError, NotHalibutPeerError, ProtocolError } from './errors.js';
+import { bindStreams, decodeMessage, encodeRequest, type RequestMessage, type ResponseMessage } from './message-codec.js';
+
+export interface ConnectionTimeouts {
+  /** Waiting for `MX-SERVER` after we identify. */
+  identificationMs: number;
+  /** NEXT/PROCEED and END. */
+  heartbeatMs: number;
+  /** Waiting for the first byte of a response: as long as the longest method may run. */
+  responseMs: number;
+  /** Any other read that makes no progress (rest of a response, data streams). */
+  readMs: number;
+}
+
+export interface ConnectionOptions {
+  /** The endpoint URL, for messages. */
+  endpoint: string;
+  /** Our certificate's thumbprint, to tell the user what the agent must trust. */
+  clientThumbprint: string;
+  timeouts: ConnectionTimeouts;
+  maxMessageBytes: number;
+  maxDepth: number;
+  compressionLevel?: number | undefined;
+}
+
+export interface Exchange {
+  response: ResponseMessage;
+  /** The response's data streams; `settled` resolves when they have all been read. */
+  incoming: IncomingStreams;
+}
+
+let nextConnectionId = 1;
+
+export class ClientConnection {
+  /** Unique within the process, for logs and events. */
+  readonly id = nextConnectionId++;
+  readonly #socket: TLSSocket;
+  readonly #reader: ByteReader;
+  readonly #options: ConnectionOptions;
+  #closed = false;
+  #identified = false;
+  /** When the connection last finished an exchange (ms since epoch). */
+  lastUsedAt = Date.now();
+
+  constructor(socket: TLSSocket, options: ConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#reader = new ByteReader(socket);
+    socket.on('close', () => {
+      this.#closed = true;
+    });
+    // Errors surface through the reader and writes; this listener only keeps an 'error' event from being unhandled.
+    socket.on('error', () => undefined);
+  }
+
+  /** True once the socket is gone (closed by either side or destroyed). */
+  get closed(): boolean {
+    return this.#closed || this.#socket.destroyed;
+  }
+
+  get socket(): TLSSocket {
+    return this.#socket;
+  }
+
+  #deadline(phase: string, timeoutMs: number): ReadDeadline {
+    return { phase, timeoutMs };
+  }
+
+  /** Sends `MX` and our identity, then waits for `MX-SERVER` and the blank line after it. */
+  async identify(): Promise<void> {
+    const { endpoint, timeouts } = this.#options;
+    await writeAll(this.#socket, MX_LINE);
+    await writeAll(this.#socket, MX_CLIENT);
+    const deadline = this.#deadline('identification', timeouts.identificationMs);
+    let line: string | null;
+    try {
+      line = await readControlLine(this.#reader, deadline, 1024);
+    } catch (err) {
+      if (err instanceof ControlLineError) {
+        throw new NotHalibutPeerError(`The peer at ${endpoint} is not a Halibut service: it sent ${printable(err.received)}`, err.received);
+      }
+      if (err instanceof ConnectionClosedError) throw this.#rejected(err);
+      throw err;
+    }
+    if (line === null) throw this.#rejected();
+    if (!line.startsWith('MX-')) {
+      throw new NotHalibutPeerError(
+        `The peer at ${endpoint} is not a Halibut service: it answered ${printable(line)}${line.startsWith('HTTP/') ? ' (an HTTPS server, perhaps a TLS-terminating proxy or the wrong port)' : ''}`,
+        line,
+      );
+    }
+    const identity = line.split(' ').filter((p) => p.length > 0)[0];
+    if (identity !== 'MX-SERVER') {
+      throw new ProtocolError(`Expected the peer at ${endpoint} to identify as a server (MX-SERVER), but it sent ${printable(line)}`);
+    }
+    const blank = await readControlLine(this.#reader, deadline, 1024);
+    if (blank !== '') throw new ProtocolError(`Expected a blank line after the identity of ${endpoint}, got ${blank === null ? 'end of stream' : printable(blank)}`);
+    this.#identified = true;
+  }
+
+  #rejected(cause?: Error): AgentRejectedClientError {
+    const { endpoint, clientThumbprint } = this.#options;
+    const err = new AgentRejectedClientError(
+      `The agent at ${endpoint} closed the connection after we identified. It probably does not trust our certificate: ` +
+        `add thumbprint ${clientThumbprint} to its trusted list (for a Tentacle: 'Tentacle configure --trust ${clientThumbprint}').`,
+      clientThumbprint,
+    );
+    if (cause !== undefined) Object.defineProperty(err, 'cause', { value: cause, enumerable: false });
+    return err;
+  }
+
+  /** Checks a reused connection: NEXT must be answered by PROCEED within the heartbeat timeout. */
+  async heartbeat(): Promise<void> {
+    await writeAll(this.#socket, NEXT);
+    const line = await readNonEmptyControlLine(this.#reader, this.#deadline('heartbeat', this.#options.timeouts.heartbeatMs));
+    if (line === null) throw new ConnectionClosedError(`The agent at ${this.#options.endpoint} closed the pooled connection`);
+    if (line !== 'PROCEED') throw new ProtocolError(`Expected PROCEED from ${this.#options.endpoint}, got ${printable(line)}`);
+  }
+
+  /**
+   * Sends a request (and its data streams) and reads the response. The response's data streams stay on the
+   * connection until the caller reads them.
+   */
+  async exchange(request: RequestMessage, onRequestStarted?: () => void): Promise<Exchange> {
+    if (!this.#identified) throw new ProtocolError('exchange() before identify()');
+    const { bson, streams } = encodeRequest(request);
+    onRequestStarted?.();
+    await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel);
+    await writeDataStreams(this.#socket, streams);
+    const { timeouts, endpoint, maxMessageBytes, maxDepth } = this.#options;
+    const read = this.#deadline('read', timeouts.readMs);
+    const reply = await readCompressedMessage(this.#reader, {
+      maxMessageBytes,
+      firstByte: this.#deadline('response', timeouts.responseMs),
+      read,
+    });
+    if (reply === null) {
+      throw new ConnectionClosedError(
+        `The agent at ${endpoint} closed the connection without answering ${request.service}.${request.method} ` +
+          '(a Halibut service does this when it cannot read the request, e.g. an unknown $type)',
+      );
+    }
+    const decoded = decodeMessage(reply, { maxDepth });
+    if (decoded.kind !== 'response') throw new ProtocolError(`The agent at ${endpoint} sent a request where a response was expected`);
+    const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
+    bindStreams(decoded, incoming.streams);
+    return { response: decoded.message, incoming };
+  }
+
+  /** Says END (best effort, bounded by the heartbeat timeout) and closes. */
+  async end(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await Promise.race([
+        writeAll(this.#socket, END),
+        new Promise((resolve) => setTimeout(resolve, this.#options.timeouts.heartbeatMs).unref()),
+      ]);
+    } catch {
+      // The peer may already be gone; END is a courtesy.
+    }
+    this.#socket.end();
+    this.#socket.destroySoon();
+    setTimeout(() => this.#socket.destroy(), this.#options.timeouts.heartbeatMs).unref();
+  }
+
+  /** Closes at once; pending reads fail with `reason`. */
+  destroy(reason?: Error): void {
+    if (reason !== undefined) this.#reader.fail(reason);
+    this.#socket.destroy();
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Reading and writing one message: a raw DEFLATE stream around a BSON document, with no length prefix.
+ *
+ * The reader must stop exactly where the DEFLATE stream ends, because data-stream bytes or the next control line
+ * follow with no separator. Node's inflater reports how many compressed bytes it consumed (`bytesWritten`), and
+ * stops consuming at the final block, so whatever it did not consume is handed back to the socket reader.
+ */
+import type { Socket } from 'node:net';
+import { promisify } from 'node:util';
+import { constants, createInflateRaw, deflateRaw, deflateRawSync, type InflateRaw } from 'node:zlib';
+import type { ByteReader, ReadDeadline } from './byte-reader.js';
+import { writeAll } from './control-lines.js';
+import { ConnectionClosedError, MessageFormatError, MessageTooLargeError } from './errors.js';
+
+const deflateRawAsync = promisify(deflateRaw);
+
+/** Default bound on a decompressed message: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface ReadMessageOptions {
+  /** Upper bound on the decompressed (BSON) size. */
+  maxMessageBytes: number;
+  /** Deadline for the first byte of the message. */
+  firstByte?: ReadDeadline;
+  /** Deadline for each later read. */
+  read?: ReadDeadline;
+}
+
+const READ_CHUNK = 64 * 1024;
+/** Messages below this size are compressed on the main thread: the thread-pool hop costs more than the work. */
+const SYNC_DEFLATE_LIMIT = 64 * 1024;
+
+/**
+ * Compresses a BSON document and writes it in its own write. The caller writes data streams only after this
+ * resolves, so the message ends a TLS record: Halibut before 2022 over-read the record and lost what followed.
+ */
+export async function writeCompressedMessage(socket: Socket, bson: Buffer, level = constants.Z_DEFAULT_COMPRESSION): Promise<void> {
+  const compressed = bson.length < SYNC_DEFLATE_LIMIT ? deflateRawSync(bson, { level }) : await deflateRawAsync(bson, { level });
+  await writeAll(socket, compressed);
+}
+
+/**
+ * Reads one compressed message and returns its BSON bytes. Returns `null` when the stream ends cleanly before the
+ * first byte (the peer closed between messages).
+ */
+export async function readCompressedMessage(reader: ByteReader, options: ReadMessageOptions): Promise<Buffer | null> {
+  const first = await reader.read(READ_CHUNK, options.firstByte ?? options.read);
+  if (first === null) return null;
+  const inflate = new MessageInflater(options.maxMessageBytes);
+  try {
+    let chunk: Buffer | null = first;
+    for (;;) {
+      const leftover = await inflate.push(chunk);
+      if (leftover !== undefined) {
+        reader.unshift(leftover);
+        return inflate.result();
+      }
+      chunk = await reader.read(READ_CHUNK, options.read);
+      if (chunk === null) {
+        throw new ConnectionClosedError(`The connection ended in the middle of a message (${inflate.compressedBytes} compressed bytes received)`);
+      }
+    }
+  } finally {
+    inflate.dispose();
+  }
+}
+
+/** Incremental inflation with an exact end and a bound on output. */
+class MessageInflater {
+  readonly #max: number;
+  #inflater: InflateRaw;
+  #compressed: Buffer[] = [];
+  #fed = 0;
+  #output: Buffer[] = [];
+  #outLength = 0;
+  #error: Error | undefined;
+
+  constructor(max: number) {
+    this.#max = max;
+    this.#inflater = this.#createInflater();
+  }
+
+  get compressedBytes(): number {
+    return this.#fed;
+  }
+
+  #createInflater(): InflateRaw {
+    const inflater = createInflateRaw({ chunkSize: READ_CHUNK });
+    inflater.on('data', (out: Buffer) => this.#onOutput(out));
+    inflater.on('error', (err: Error) => {
+      this.#error ??= new MessageFormatError(`The message is not valid DEFLATE data: ${err.message}`, { cause: err });
+    });
+    return inflater;
+  }
+
+  #onOutput(out: Buffer): void {
+    this.#outLength += out.length;
+    if (this.#outLength > this.#max) {
+      this.#error ??= new MessageTooLargeError(
+        `The message decompresses to more than the limit of ${this.#max} bytes`,
+        this.#max,
+      );
+      this.#inflater.destroy();
+      return;
+    }
+    this.#output.push(out);
+    if (this.#output.length === 1 && this.#outLength >= 4) {
+      // Fail before inflating a bomb further when the document itself declares an oversized length.
+      const declared = this.#output[0]!.readInt32LE(0);
+      if (declared > this.#max) {
+        this.#error ??= new MessageTooLargeError(`The message declares ${declared} bytes, above the limit of ${this.#max}`, this.#max);
+        this.#inflater.destroy();
+      }
+    }
+  }
+
+  /** Feeds a chunk; returns the unconsumed tail once the DEFLATE stream has ended, or undefined to ask for more. */
+  async push(chunk: Buffer): Promise<Buffer | undefined> {
+    this.#compressed.push(chunk);
+    this.#fed += chunk.length;
+    await this.#write(chunk);
+    this.#throwIfFailed();
+    const consumed = this.#inflater.bytesWritten;
+    if (consumed < this.#fed) {
+      // zlib stopped taking input: the final block ended inside this chunk.
+      return chunk.subarray(chunk.length - (this.#fed - consumed));
+    }
+    if (!this.#bsonComplete()) return undefined;
+    // Every byte was consumed and the document is complete. Either the stream ended exactly at the chunk boundary
+    // (the usual case: the sender wrote the message in one write) or its last bits are still to come. A finishing
+    // flush tells the two apart: zlib reports a clean end only if the final block was seen.
+    if (await this.#finishes()) {
+      return Buffer.alloc(0);
+    }
+    return undefined;
+  }
+
+  result(): Buffer {
+    const bson = Buffer.concat(this.#output, this.#outLength);
+    if (bson.length < 5) throw new MessageFormatError(`The message decompressed to only ${bson.length} bytes`);
+    return bson;
+  }
+
+  dispose(): void {
+    this.#inflater.destroy();
+    this.#compressed = [];
+  }
+
+  #bsonComplete(): boolean {
+    if (this.#outLength < 4) return false;
+    const head = this.#output[0]!.length >= 4 ? this.#output[0]! : Buffer.concat(this.#output).subarray(0, 4);
+    const declared = head.readInt32LE(0);
+    if (this.#outLength > declared) {
+      throw new MessageFormatError(`The message decompressed past the ${declared} bytes its BSON document declares`);
+    }
+    return this.#outLength === declared;
+  }
+
+  async #finishes(): Promise<boolean> {
+    const probe = this.#inflater;
+    const clean = await new Promise<boolean>((resolve) => {
+      probe.once('error', () => resolve(false));
+      probe.flush(constants.Z_FINISH, () => resolve(this.#error === undefined && !probe.destroyed));
+    });
+    if (clean) return true;
+    // The flush failed because the stream had not ended; that inflater is now unusable. Rebuild the state from the
+    // compressed bytes kept so far (rare: only when a record boundary falls just before the last bits).
+    this.#error = undefined;
+    this.#inflater.destroy();
+    const all = Buffer.concat(this.#compressed);
+    this.#output = [];
+    this.#outLength = 0;
+    this.#inflater = this.#createInflater();
+    await this.#write(all);
+    this.#throwIfFailed();
+    return false;
+  }
+
+  #write(chunk: Buffer): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.#inflater.destroyed) return resolve();
+      const onError = (): void => resolve();
+      this.#inflater.once('error', onError);
+      this.#inflater.write(chunk, () => {
+        this.#inflater.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error !== undefined) throw this.#error;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Control lines: the identification handshake and the NEXT / PROCEED / END heartbeat.
+ *
+ * Each line goes out in a single write: Halibut 4.4.8 reads control lines through a buffering reader and fails when
+ * an identity line and the blank line after it arrive in separate TLS records.
+ */
+import type { Socket } from 'node:net';
+import type { ByteReader, ReadDeadline } from './byte-reader.js';
+import { ConnectionClosedError, ProtocolError } from './errors.js';
+
+export const MX_LINE = Buffer.from('MX\r\n\r\n', 'ascii');
+export const MX_CLIENT = Buffer.from('MX-CLIENT 1.0\r\n\r\n', 'ascii');
+export const MX_SERVER = Buffer.from('MX-SERVER 1.0\r\n\r\n', 'ascii');
+export const NEXT = Buffer.from('NEXT\r\n', 'ascii');
+export const PROCEED = Buffer.from('PROCEED\r\n', 'ascii');
+export const END = Buffer.from('END\r\n', 'ascii');
+
+/** Halibut caps its first line at 20,000 characters; control lines get the same bound here. */
+export const MAX_CONTROL_LINE = 20_000;
+
+/** Writes bytes and resolves once the socket has taken them (so the next write starts a new TLS record). */
+export function writeAll(socket: Socket, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.write(bytes, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** A line that was too long or ended without CRLF; carries what was seen so callers can show it. */
+export class ControlLineError extends ProtocolError {
+  override readonly code: string = 'ERR_CONTROL_LINE';
+  constructor(
+    message: string,
+    /** The start of what the peer sent, as text. */
+    readonly received: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads one CRLF-terminated line, byte-exact: nothing after the CRLF is consumed. Returns `null` on a clean end of
+ * stream before any byte of the line.
+ */
+export async function readControlLine(reader: ByteReader, deadline?: ReadDeadline, maxLength = MAX_CONTROL_LINE): Promise<string | null> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  let lastWasCr = false;
+  for (;;) {
+    const chunk = await reader.read(64 * 1024, deadline);
+    if (chunk === null) {
+      if (length === 0) return null;
+      const seen = Buffer.concat(parts).toString('latin1');
+      throw new ConnectionClosedError(`The connection ended in the middle of a control line: ${printable(seen)}`);
+    }
+    let end = -1;
+    if (lastWasCr && chunk[0] === 0x0a) end = 0;
+    else {
+      const lf = findCrLf(chunk);
+      if (lf >= 0) end = lf + 1;
+    }
+    if (end >= 0) {
+      parts.push(chunk.subarray(0, end + 1));
+      reader.unshift(chunk.subarray(end + 1));
+      const line = Buffer.concat(parts);
+      return line.toString('latin1', 0, line.length - 2);
+    }
+    parts.push(chunk);
+    length += chunk.length;
+    lastWasCr = chunk[chunk.length - 1] === 0x0d;
+    if (length > maxLength) {
+      const seen = Buffer.concat(parts).subarray(0, 200).toString('latin1');
+      throw new ControlLineError(`A control line exceeded ${maxLength} bytes without CRLF`, seen);
+    }
+  }
+}
+
+/** Reads lines until one is not empty (Halibut skips blank lines around NEXT, PROCEED and END). */
+export async function readNonEmptyControlLine(reader: ByteReader, deadline?: ReadDeadline): Promise<string | null> {
+  for (;;) {
+    const line = await readControlLine(reader, deadline);
+    if (line === null || line.length > 0) return line;
+  }
+}
+
+function findCrLf(chunk: Buffer): number {
+  let i = chunk.indexOf(0x0d);
+  while (i >= 0 && i < chunk.length - 1) {
+    if (chunk[i + 1] === 0x0a) return i;
+    i = chunk.indexOf(0x0d, i + 1);
+  }
+  return -1;
+}
+
+/** Renders peer-supplied text safely for an error message: control characters escaped, length capped. */
+export function printable(text: string, max = 120): string {
+  const shown = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(shown);
+}

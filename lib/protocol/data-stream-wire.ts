@@ -1,0 +1,202 @@
+/**
+ * Data-stream framing after a message: for each stream, 16-byte id (.NET Guid order), int64 LE length, the body,
+ * and the length again. No count, no terminator: both sides know the streams from the message itself.
+ */
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ByteReader, ReadDeadline } from './byte-reader.js';
+import { writeAll } from './control-lines.js';
+import { DataStream, type IncomingStreamSource } from './data-stream.js';
+import { Guid } from './dotnet-values.js';
+import { ConnectionClosedError, DataStreamError } from './errors.js';
+
+const HEADER_BYTES = 24;
+const BODY_CHUNK = 64 * 1024;
+
+function lengthBytes(length: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigInt64LE(BigInt(length));
+  return b;
+}
+
+/** Resolves when the socket can take more, rejects if it closes first. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = (): void => done();
+    const onClose = (): void => done(new ConnectionClosedError('The connection closed while a data stream was being sent'));
+    const onError = (err: Error): void => done(err);
+    socket.on('drain', onDrain);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+  });
+}
+
+/**
+ * Sends each stream's frame with backpressure. A source that yields more or fewer bytes than declared fails: the
+ * receiver counts bytes, so the connection cannot be used afterwards either way.
+ */
+export async function writeDataStreams(socket: Socket, streams: readonly DataStream[]): Promise<void> {
+  for (const stream of streams) {
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    stream.id.writeTo(header, 0);
+    header.writeBigInt64LE(BigInt(stream.length), 16);
+    await writeAll(socket, header);
+    let sent = 0;
+    const source = stream.readable();
+    try {
+      for await (const chunk of source) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        sent += buf.length;
+        if (sent > stream.length) {
+          throw new DataStreamError(`DataStream ${stream.id.toString()} produced more than its declared ${stream.length} bytes`);
+        }
+        if (socket.destroyed) throw new ConnectionClosedError('The connection closed while a data stream was being sent');
+        if (!socket.write(buf)) await drained(socket);
+      }
+    } finally {
+      if (!source.destroyed) source.destroy();
+    }
+    if (sent !== stream.length) {
+      throw new DataStreamError(`DataStream ${stream.id.toString()} produced ${sent} bytes but declared ${stream.length}`);
+    }
+    await writeAll(socket, lengthBytes(stream.length));
+  }
+}
+
+/**
+ * The streams announced by one received message, read from the connection in order as the receiver consumes them.
+ * `settled` resolves once every stream has been read (the connection is then free) and rejects if reading one failed.
+ */
+export class IncomingStreams implements IncomingStreamSource {
+  readonly streams: readonly DataStream[];
+  readonly settled: Promise<void>;
+  readonly #reader: ByteReader;
+  readonly #deadline: ReadDeadline | undefined;
+  #next = 0;
+  #busy = false;
+  #failure: Error | undefined;
+  #resolve!: () => void;
+  #reject!: (err: Error) => void;
+
+  constructor(reader: ByteReader, announced: ReadonlyArray<{ id: Guid; length: number }>, deadline?: ReadDeadline) {
+    this.#reader = reader;
+    this.#deadline = deadline;
+    this.streams = announced.map((s) => DataStream.incoming(s.id, s.length, this));
+    this.settled = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    // Callers observe failures through the readable they consume; avoid an unhandled rejection if nobody awaits this.
+    this.settled.catch(() => undefined);
+    if (this.streams.length === 0) this.#resolve();
+  }
+
+  /** True once every stream has been consumed or discarded. */
+  get done(): boolean {
+    return this.#next === this.streams.length && !this.#busy;
+  }
+
+  /** Stops everything: later reads fail with `error` (used when the call is aborted or the connection dies). */
+  abort(error: Error): void {
+    if (this.#failure !== undefined || this.done) return;
+    this.#failure = error;
+    this.#reject(error);
+  }
+
+  open(stream: DataStream): Readable {
+    const remaining = { bytes: stream.length, started: false };
+    const readable: Readable = new Readable({
+      highWaterMark: BODY_CHUNK,
+      read: () => {
+        this.#pump(stream, remaining).then(
+          (chunk) => readable.push(chunk),
+          (err: Error) => readable.destroy(err),
+        );
+      },
+      destroy: (err, cb) => {
+        if (remaining.bytes > 0 || !remaining.started) {
+          this.#fail(err ?? new DataStreamError(`DataStream ${stream.id.toString()} was closed before it was read to the end`));
+        }
+        cb(err);
+      },
+    });
+    return readable;
+  }
+
+  async discard(stream: DataStream): Promise<void> {
+    const remaining = { bytes: stream.length, started: false };
+    for (;;) {
+      const chunk = await this.#pump(stream, remaining);
+      if (chunk === null) return;
+    }
+  }
+
+  /** Reads and throws away every stream not consumed yet, in order. */
+  async drainAll(): Promise<void> {
+    for (const stream of this.streams) await stream.discard();
+    await this.settled;
+  }
+
+  /** Returns the next piece of `stream`'s body, or null after its trailer has been checked. */
+  async #pump(stream: DataStream, remaining: { bytes: number; started: boolean }): Promise<Buffer | null> {
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      if (!remaining.started) {
+        const expected = this.streams[this.#next];
+        if (expected !== stream) {
+          throw new DataStreamError(
+            `DataStream ${stream.id.toString()} must be read after the streams before it in the message (streams are read in order)`,
+          );
+        }
+        if (this.#busy) throw new DataStreamError('Another DataStream of this message is still being read');
+        this.#busy = true;
+        remaining.started = true;
+        const header = await this.#reader.readExact(HEADER_BYTES, 'a data stream header', this.#deadline);
+        const id = Guid.fromDotnetBytes(header.subarray(0, 16));
+        const length = header.readBigInt64LE(16);
+        if (!id.equals(stream.id)) {
+          throw new DataStreamError(`Expected data stream ${stream.id.toString()} but the peer sent ${id.toString()}`);
+        }
+        if (length !== BigInt(stream.length)) {
+          throw new DataStreamError(`Data stream ${id.toString()} was announced with ${stream.length} bytes but its header says ${length}`);
+        }
+      }
+      if (remaining.bytes > 0) {
+        const chunk = await this.#reader.read(Math.min(remaining.bytes, BODY_CHUNK), this.#deadline);
+        if (chunk === null) {
+          throw new DataStreamError(
+            `The connection ended after ${stream.length - remaining.bytes} of ${stream.length} bytes of data stream ${stream.id.toString()}`,
+          );
+        }
+        remaining.bytes -= chunk.length;
+        return chunk;
+      }
+      const trailer = await this.#reader.readExact(8, 'a data stream trailer', this.#deadline);
+      const again = trailer.readBigInt64LE(0);
+      if (again !== BigInt(stream.length)) {
+        throw new DataStreamError(`Data stream ${stream.id.toString()} size mismatch: declared ${stream.length} bytes, trailer says ${again}`);
+      }
+      this.#busy = false;
+      this.#next++;
+      if (this.#next === this.streams.length) this.#resolve();
+      return null;
+    } catch (err) {
+      const error = err instanceof ConnectionClosedError ? new DataStreamError(`Data stream ${stream.id.toString()} failed: ${err.message}`, { cause: err }) : (err as Error);
+      this.#fail(error);
+      throw error;
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure !== undefined || this.done) return;
+    this.#failure = error;
+    this.#reject(error);
+  }
+}

@@ -1,0 +1,11 @@
+export { ByteReader, type ReadDeadline } from './byte-reader.js';
+export { decodeBson, encodeBson, DEFAULT_MAX_DEPTH, type BsonDecodeOptions, type BsonEncodeOptions } from './bson.js';
+export { ClientConnection, type ConnectionOptions, type ConnectionTimeouts, type Exchange } from './client-connection.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from './compressed-message.js';
+export * from './control-lines.js';
+export { DataStream, type IncomingStreamSource } from './data-stream.js';
+export { IncomingStreams, writeDataStreams } from './data-stream-wire.js';
+export { Binary, Double, Guid, Int32, Int64, TimeSpan, dotnetObject } from './dotnet-values.js';
+export * from './errors.js';
+export * from './message-codec.js';
+export * from './remote-errors.js';
