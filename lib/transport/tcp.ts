@@ -1,0 +1,76 @@
+/**
+ * The first hop: a TCP connection to a host and port, with a deadline and cancellation.
+ *
+ * Dialling is a function type so that a proxy tunnel can stand in for it: TLS goes on top of whatever socket the
+ * dialler returns.
+ */
+import { connect, type Socket } from 'node:net';
+import { PhaseTimeoutError } from '../errors.js';
+import { ConnectError, HostNotFoundError } from './errors.js';
+
+export interface DialTarget {
+  host: string;
+  port: number;
+}
+
+export interface DialOptions {
+  /** Deadline for the TCP connection, in milliseconds. */
+  connectTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** Opens a socket that carries bytes to the target (directly, or through a tunnel). */
+export type Dialer = (target: DialTarget, options: DialOptions) => Promise<Socket>;
+
+/** TCP keep-alive probes start after this much idle time, as Halibut's default. */
+export const KEEP_ALIVE_INITIAL_DELAY_MS = 15_000;
+
+/** Connects directly over TCP. */
+export const dialTcp: Dialer = (target, options) =>
+  new Promise<Socket>((resolve, reject) => {
+    options.signal?.throwIfAborted();
+    const socket = connect({ host: target.host, port: target.port });
+    const where = `${target.host}:${target.port}`;
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+    };
+    const fail = (err: Error): void => {
+      cleanup();
+      socket.destroy();
+      reject(err);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      // tls.connect ignores keepAlive/noDelay options on Node 20, so set them on the socket itself. Nagle is off:
+      // control lines and data-stream headers are small writes that must not wait for an ACK.
+      socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
+      socket.setNoDelay(true);
+      resolve(socket);
+    };
+    const onError = (err: NodeJS.ErrnoException): void => fail(toConnectError(err, where));
+    const onAbort = (): void => fail(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
+    const timer = setTimeout(
+      () => fail(new PhaseTimeoutError('connect', options.connectTimeoutMs, `could not connect to ${where}`)),
+      options.connectTimeoutMs,
+    );
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export function toConnectError(err: NodeJS.ErrnoException, where: string): ConnectError {
+  const code = err.code;
+  if (code === 'ENOTFOUND') return new HostNotFoundError(`The host name in ${where} could not be resolved`, code, { cause: err });
+  const reason: Record<string, string> = {
+    ECONNREFUSED: 'the connection was refused (nothing listens on that port, or a firewall rejects it)',
+    ECONNRESET: 'the connection was reset',
+    EHOSTUNREACH: 'the host is unreachable',
+    ENETUNREACH: 'the network is unreachable',
+    ETIMEDOUT: 'the connection attempt timed out',
+    EAI_AGAIN: 'name resolution failed temporarily',
+  };
+  return new ConnectError(`Could not connect to ${where}: ${(code !== undefined && reason[code]) || err.message}`, code, { cause: err });
+}

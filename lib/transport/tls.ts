@@ -1,0 +1,102 @@
+/**
+ * Mutual TLS on top of a dialled socket, with the agent's certificate pinned by thumbprint before any application
+ * byte is written.
+ */
+import { isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkPin } from '../certificates/pinning.js';
+import { PhaseTimeoutError } from '../errors.js';
+import { NotTlsError, TlsHandshakeError } from './errors.js';
+
+export interface TlsOptions {
+  /** Our certificate and private key (PEM), presented to the agent. */
+  cert: string;
+  key: string;
+  /** Normalised SHA-1 thumbprints the agent may present. */
+  pins: readonly string[];
+  /** The host name the endpoint URL names; sent as SNI unless it is an IP literal. */
+  host: string;
+  /** For messages. */
+  endpoint: string;
+  handshakeTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+  /** Lowest TLS version offered. Default TLS 1.2; never lower. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** OpenSSL reasons that mean the bytes coming back were not TLS records at all. */
+const NOT_TLS_CODES = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_HTTP_REQUEST',
+  'ERR_SSL_UNKNOWN_PROTOCOL',
+  'ERR_SSL_RECORD_LAYER_FAILURE',
+]);
+
+/** Runs the TLS handshake over `socket` and checks the pin. Destroys the socket on any failure. */
+export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSocket> {
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const tls = tlsConnect({
+      socket,
+      cert: options.cert,
+      key: options.key,
+      minVersion: options.minVersion ?? 'TLSv1.2',
+      // Trust is decided by the pin alone, as Halibut does; chain and name checks would reject every Tentacle.
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+    });
+    let settled = false;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      tls.off('secureConnect', onSecure);
+      tls.off('error', onError);
+      tls.off('close', onClose);
+      if (err === undefined) {
+        resolve(tls);
+      } else {
+        tls.destroy();
+        socket.destroy();
+        reject(err);
+      }
+    };
+    const onSecure = (): void => {
+      try {
+        const peer = tls.getPeerCertificate();
+        if (peer === null || peer.raw === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
+        checkPin(peer.raw, options.pins, options.endpoint);
+        finish();
+      } catch (err) {
+        finish(err as Error);
+      }
+    };
+    const onError = (err: NodeJS.ErrnoException): void => {
+      const code = err.code ?? '';
+      if (NOT_TLS_CODES.has(code)) {
+        finish(
+          new NotTlsError(
+            `The peer at ${options.endpoint} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
+            { cause: err },
+          ),
+        );
+      } else {
+        finish(new TlsHandshakeError(`The TLS handshake with ${options.endpoint} failed: ${err.message.trim()}`, { cause: err }));
+      }
+    };
+    const onClose = (): void =>
+      finish(new TlsHandshakeError(`The peer at ${options.endpoint} closed the connection during the TLS handshake`));
+    const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
+    const timer = setTimeout(
+      () => finish(new PhaseTimeoutError('handshake', options.handshakeTimeoutMs, `no TLS handshake with ${options.endpoint}`)),
+      options.handshakeTimeoutMs,
+    );
+    tls.once('secureConnect', onSecure);
+    tls.once('error', onError);
+    tls.once('close', onClose);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted === true) onAbort();
+  });
+}
