@@ -8,20 +8,21 @@
 import { Binary, Double, Guid, Int32, Int64, TimeSpan } from './dotnet-values.js';
 import { MessageFormatError, MessageTooLargeError } from './errors.js';
 
-const enum T {
-  Double = 0x01,
-  String = 0x02,
-  Document = 0x03,
-  Array = 0x04,
-  Binary = 0x05,
-  Undefined = 0x06,
-  ObjectId = 0x07,
-  Boolean = 0x08,
-  DateTime = 0x09,
-  Null = 0x0a,
-  Int32 = 0x10,
-  Int64 = 0x12,
-}
+/** BSON element type bytes. */
+const T = {
+  Double: 0x01,
+  String: 0x02,
+  Document: 0x03,
+  Array: 0x04,
+  Binary: 0x05,
+  Undefined: 0x06,
+  ObjectId: 0x07,
+  Boolean: 0x08,
+  DateTime: 0x09,
+  Null: 0x0a,
+  Int32: 0x10,
+  Int64: 0x12,
+} as const;
 
 /** Json.NET's default maximum depth. */
 export const DEFAULT_MAX_DEPTH = 64;

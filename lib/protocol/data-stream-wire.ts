@@ -117,7 +117,7 @@ export class IncomingStreams implements IncomingStreamSource {
       read: () => {
         this.#pump(stream, remaining).then(
           (chunk) => readable.push(chunk),
-          (err: Error) => readable.destroy(err),
+          (err: unknown) => readable.destroy(err instanceof Error ? err : new Error(String(err))),
         );
       },
       destroy: (err, cb) => {

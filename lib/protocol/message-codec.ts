@@ -150,7 +150,6 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
     return { kind: 'request', message: request, streams };
   }
   if (type === RESPONSE_TYPE || (typeof type === 'string' && type.startsWith('Halibut.Transport.Protocol.ResponseMessage,'))) {
-    visit(m, 'result');
     const error = m['error'];
     let serverError: ServerError | null = null;
     if (error !== null && error !== undefined) {
@@ -163,6 +162,8 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
       };
     }
     const response: ResponseMessage = { id: typeof m['id'] === 'string' ? m['id'] : '', error: serverError, result: m['result'] ?? null };
+    // Visit through the response object itself, so a DataStream that is the whole result is bound in place.
+    visit(response as unknown as Record<string, unknown>, 'result');
     return { kind: 'response', message: response, streams };
   }
   throw new MessageFormatError(`Unexpected message type ${JSON.stringify(type)}`);

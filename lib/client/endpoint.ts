@@ -1,0 +1,36 @@
+import { normalizePins } from '../certificates/pinning.js';
+
+/** A listening agent: where it is and which certificate(s) it may present. */
+export interface Endpoint {
+  /** `https://host:port/`. Without a port, 443 is used, as in any https URL (Tentacles listen on 10933). */
+  url: string;
+  /** The agent's SHA-1 certificate thumbprint, or several (e.g. during certificate rotation). */
+  thumbprint: string | readonly string[];
+}
+
+/** An endpoint checked and normalised once. */
+export interface ResolvedEndpoint {
+  /** Normalised URL with a trailing slash, lowercased scheme and host (Halibut's BaseUri form). */
+  url: string;
+  host: string;
+  port: number;
+  pins: string[];
+  /** Identifies the pool the endpoint's connections live in. */
+  key: string;
+}
+
+export function resolveEndpoint(endpoint: Endpoint): ResolvedEndpoint {
+  if (endpoint === null || typeof endpoint !== 'object') throw new TypeError('An endpoint is { url, thumbprint }');
+  let parsed: URL;
+  try {
+    parsed = new URL(endpoint.url);
+  } catch {
+    throw new TypeError(`Not a valid endpoint URL: '${endpoint.url}'`);
+  }
+  if (parsed.protocol !== 'https:') throw new TypeError(`A listening agent's URL must start with https:// (got '${endpoint.url}')`);
+  const port = parsed.port === '' ? 443 : Number(parsed.port);
+  const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
+  const pins = normalizePins(endpoint.thumbprint);
+  const url = `https://${parsed.hostname.toLowerCase()}:${port}/`;
+  return { url, host, port, pins, key: `${url}|${[...pins].sort().join(',')}` };
+}

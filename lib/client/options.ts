@@ -1,0 +1,75 @@
+import type { CertificateIdentity } from '../certificates/identity.js';
+import type { Dialer } from '../transport/tcp.js';
+
+/** Our certificate: what the certificate loaders return, or a PEM certificate and key. */
+export type ClientCertificate = CertificateIdentity | { cert: string | Buffer; key: string | Buffer; passphrase?: string };
+
+/** Everything a {@link HalibutClient} can be told. Times are in milliseconds; defaults follow Halibut. */
+export interface HalibutClientOptions {
+  /** The certificate the client presents; the agent must trust its thumbprint. */
+  certificate: ClientCertificate;
+  /** TCP connect deadline. Default 60 000 (Halibut's `TcpClientConnectTimeout`). */
+  connectTimeoutMs?: number;
+  /** TLS handshake, and separately identification (`MX-CLIENT` → `MX-SERVER`). Default 60 000. */
+  handshakeTimeoutMs?: number;
+  /** NEXT/PROCEED on a pooled connection, and END. Default 60 000 (`TcpClientHeartbeatTimeout`). */
+  heartbeatTimeoutMs?: number;
+  /** Wait for the first byte of a response: the longest a method may run. Default 600 000. */
+  responseTimeoutMs?: number;
+  /** Any other read that makes no progress (the rest of a response, data streams). Default 600 000. */
+  readTimeoutMs?: number;
+  /** Largest decompressed message accepted. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Deepest nesting of documents and arrays accepted in a message. Default 64 (Json.NET's). */
+  maxDepth?: number;
+  /** Idle connections kept per endpoint. Default 5 (Halibut's). */
+  maxIdlePerEndpoint?: number;
+  /** Idle connections older than this are closed, below current Tentacles' 60 s cutoff. Default 50 000. */
+  maxIdleTimeMs?: number;
+  /** zlib level for outgoing messages, 0–9. Default 6 (what .NET's `Optimal` corresponds to). */
+  compressionLevel?: number;
+  /** @internal Replaces the TCP dialler (proxy tunnels plug in here). */
+  dialer?: Dialer;
+}
+
+export interface ResolvedClientOptions {
+  connectTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  responseTimeoutMs: number;
+  readTimeoutMs: number;
+  maxMessageBytes: number;
+  maxDepth: number;
+  maxIdlePerEndpoint: number;
+  maxIdleTimeMs: number;
+  compressionLevel: number;
+}
+
+export const DEFAULTS: ResolvedClientOptions = {
+  connectTimeoutMs: 60_000,
+  handshakeTimeoutMs: 60_000,
+  heartbeatTimeoutMs: 60_000,
+  responseTimeoutMs: 600_000,
+  readTimeoutMs: 600_000,
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxDepth: 64,
+  maxIdlePerEndpoint: 5,
+  maxIdleTimeMs: 50_000,
+  compressionLevel: 6,
+};
+
+/** Applies defaults and rejects nonsense early, naming the option. */
+export function resolveOptions(options: HalibutClientOptions): ResolvedClientOptions {
+  const out = { ...DEFAULTS };
+  for (const name of Object.keys(DEFAULTS) as Array<keyof ResolvedClientOptions>) {
+    const value = options[name];
+    if (value === undefined) continue;
+    const min = name === 'maxIdlePerEndpoint' || name === 'compressionLevel' ? 0 : 1;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || !Number.isInteger(value)) {
+      throw new TypeError(`Option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
+    }
+    if (name === 'compressionLevel' && value > 9) throw new TypeError(`Option compressionLevel must be 0–9, got ${value}`);
+    out[name] = value;
+  }
+  return out;
+}

@@ -1,0 +1,33 @@
+/**
+ * halibut-client: call Octopus Deploy listening Tentacles (and any Halibut listening service) from Node.
+ *
+ * @packageDocumentation
+ */
+export * from './client/index.js';
+export * from './certificates/index.js';
+export { HalibutError, PhaseTimeoutError } from './errors.js';
+export { ConnectError, HostNotFoundError, NotTlsError, TlsHandshakeError } from './transport/index.js';
+export {
+  AgentRejectedClientError,
+  AmbiguousMethodMatchError,
+  Binary,
+  ConnectionClosedError,
+  ControlLineError,
+  DataStream,
+  DataStreamError,
+  Double,
+  Guid,
+  Int32,
+  Int64,
+  MessageFormatError,
+  MessageTooLargeError,
+  MethodNotFoundError,
+  NotHalibutPeerError,
+  ProtocolError,
+  RemoteError,
+  ServiceInvocationError,
+  ServiceNotFoundError,
+  TimeSpan,
+  dotnetObject,
+  type ServerError,
+} from './protocol/index.js';

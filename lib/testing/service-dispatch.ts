@@ -1,0 +1,84 @@
+/**
+ * Finds and runs the implementation of a request, and turns what happens into a Halibut response, with the same
+ * error texts and types a current Halibut service sends (so .NET clients and ours map them the same way).
+ */
+import { DataStream } from '../protocol/data-stream.js';
+import type { RequestMessage, ResponseMessage, ServerError } from '../protocol/message-codec.js';
+import { RemoteFailure } from './remote-failure.js';
+
+/** A service implementation: methods named like the .NET contract (e.g. `SayHello`), sync or async. */
+export type ServiceImplementation = object;
+
+/** What an implementation method receives after its arguments. */
+export interface CallContext {
+  service: string;
+  method: string;
+  /** The request as decoded, including the caller's `endpoint` description. */
+  request: RequestMessage;
+  /** The client certificate thumbprint of the caller. */
+  clientThumbprint: string;
+}
+
+function findMethod(impl: object, method: string): ((...args: unknown[]) => unknown) | undefined {
+  const wanted = [method.toLowerCase(), `${method.toLowerCase()}async`];
+  const seen = new Set<string>();
+  for (let proto: object | null = impl; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (seen.has(name) || name === 'constructor') continue;
+      seen.add(name);
+      const fn = (impl as Record<string, unknown>)[name];
+      if (typeof fn === 'function' && wanted.includes(name.toLowerCase())) return fn.bind(impl) as (...args: unknown[]) => unknown;
+    }
+  }
+  return undefined;
+}
+
+function exceptionText(err: unknown): { name: string; message: string; stack: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` };
+  return { name: 'Error', message: String(err), stack: `Error: ${String(err)}` };
+}
+
+export async function dispatch(
+  services: ReadonlyMap<string, ServiceImplementation>,
+  request: RequestMessage,
+  context: CallContext,
+): Promise<ResponseMessage> {
+  const reply = (error: ServerError | null, result: unknown = null): ResponseMessage => ({ id: request.id, error, result });
+  // Halibut's own service factory matches names without regard to case.
+  const impl = services.get(request.service) ?? [...services].find(([name]) => name.toLowerCase() === request.service.toLowerCase())?.[1];
+  if (impl === undefined) {
+    return reply({
+      message: `Service not found: ${request.service}`,
+      details: null,
+      HalibutErrorType: 'Halibut.Exceptions.ServiceNotFoundHalibutClientException',
+    });
+  }
+  const fn = findMethod(impl, request.method);
+  if (fn === undefined) {
+    return reply({
+      message: `Method ${request.service}::${request.method}Async not found`,
+      details: null,
+      HalibutErrorType: 'Halibut.Exceptions.MethodNotFoundHalibutClientException',
+    });
+  }
+  try {
+    const result = await fn(...request.params, context);
+    return reply(null, result === undefined ? null : result);
+  } catch (err) {
+    if (err instanceof RemoteFailure) return reply(err.serverError);
+    const { name, message, stack } = exceptionText(err);
+    // A .NET service's exception arrives wrapped in TargetInvocationException; clients key on that prefix.
+    return reply({
+      message,
+      details: `System.Reflection.TargetInvocationException: Exception has been thrown by the target of an invocation. ---> ${name}: ${message}\n${stack}`,
+      HalibutErrorType: null,
+    });
+  }
+}
+
+/** True when a value (or anything inside it) is a DataStream. */
+export function containsDataStream(value: unknown, depth = 0): boolean {
+  if (value instanceof DataStream) return true;
+  if (depth > 64 || value === null || typeof value !== 'object') return false;
+  return Object.values(value).some((v) => containsDataStream(v, depth + 1));
+}
