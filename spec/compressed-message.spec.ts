@@ -23,7 +23,10 @@ function feed(chunks: Buffer[], end = false): { reader: ByteReader; stream: Pass
 }
 
 async function rest(reader: ByteReader): Promise<string> {
-  const r = await reader.read(1000, { phase: 'rest', timeoutMs: 50 }).catch((e: unknown) => (e instanceof PhaseTimeoutError ? null : Promise.reject(e)));
+  const r = await reader.read(1000, { phase: 'rest', timeoutMs: 50 }).catch((e: unknown) => {
+    if (e instanceof PhaseTimeoutError) return null;
+    throw e;
+  });
   return r === null ? '' : r.toString('latin1');
 }
 
@@ -133,9 +136,9 @@ describe('BSON bounds', () => {
 
   it('never lets a key named __proto__ change an object prototype', () => {
     const doc = encodeBson(new Map<string, unknown>([['__proto__', { polluted: true }]]));
-    const out = decodeBson(doc) as Record<string, unknown>;
+    const out = decodeBson(doc);
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
     assert.deepEqual(Object.keys(out), ['__proto__']);
-    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+    assert.equal('polluted' in {}, false);
   });
 });
