@@ -1,0 +1,51 @@
+// Type-aware linting. The layer rules keep data flowing one way: client → pool → protocol → transport, with
+// certificates at the bottom; a lower layer never imports a higher one.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layer = (folder, forbidden) => ({
+  files: [`lib/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: forbidden.map((f) => ({ group: [`../${f}/*`, `../${f}/**`], message: `lib/${folder} must not import the higher layer lib/${f}` })),
+        paths: [{ name: 'node-forge', importNames: ['pki', 'asn1', 'pkcs12', 'md', 'util'], message: "node-forge is CommonJS: import forge from 'node-forge'" }],
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      '@typescript-eslint/no-confusing-void-expression': 'off',
+      '@typescript-eslint/no-extraneous-class': 'off',
+      '@typescript-eslint/no-unnecessary-type-parameters': 'off',
+      // Byte parsing under noUncheckedIndexedAccess: indexes are bounds-checked by the surrounding code.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    files: ['spec/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['it', 'describe', 'test', 'suite'] }] }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  layer('certificates', ['transport', 'protocol', 'pool', 'client', 'testing']),
+  layer('transport', ['protocol', 'pool', 'client', 'testing']),
+  layer('protocol', ['pool', 'client', 'testing']),
+  layer('pool', ['client', 'testing']),
+  layer('client', ['testing']),
+);
