@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { constants, createInflateRaw, deflateRaw, deflateRawSync, type InflateRaw } from 'node:zlib';
+import { constants, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, type InflateRaw } from 'node:zlib';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { ConnectionClosedError, MessageFormatError, MessageTooLargeError } from './errors.js';
@@ -46,6 +46,11 @@ export async function writeCompressedMessage(socket: Socket, bson: Buffer, level
 export async function readCompressedMessage(reader: ByteReader, options: ReadMessageOptions): Promise<Buffer | null> {
   const first = await reader.read(READ_CHUNK, options.firstByte ?? options.read);
   if (first === null) return null;
+  const whole = inflateWholeChunk(first, options.maxMessageBytes);
+  if (whole !== undefined) {
+    reader.unshift(first.subarray(whole.consumed));
+    return whole.bson;
+  }
   const inflate = new MessageInflater(options.maxMessageBytes);
   try {
     let chunk: Buffer | null = first;
@@ -62,6 +67,27 @@ export async function readCompressedMessage(reader: ByteReader, options: ReadMes
     }
   } finally {
     inflate.dispose();
+  }
+}
+
+/** Output bound for the one-shot attempt: it runs on the event loop, so it must stay short. */
+const ONE_SHOT_MAX_OUTPUT = 1024 * 1024;
+
+/**
+ * The common case: a small message that arrived whole in one chunk. One synchronous inflate avoids the thread-pool
+ * round trips of the streaming path. Anything else (incomplete, large, corrupt) returns undefined and is left to the
+ * streaming path, which reports it precisely.
+ */
+function inflateWholeChunk(chunk: Buffer, max: number): { bson: Buffer; consumed: number } | undefined {
+  try {
+    const { buffer, engine } = inflateRawSync(chunk, { info: true, maxOutputLength: Math.min(max, ONE_SHOT_MAX_OUTPUT) }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    if (buffer.length < 5 || buffer.readInt32LE(0) !== buffer.length) return undefined;
+    return { bson: buffer, consumed: engine.bytesWritten };
+  } catch {
+    return undefined;
   }
 }
 
