@@ -1,5 +1,10 @@
 // End to end: the client against the embeddable agent over real mutual TLS on loopback.
 import assert from 'node:assert/strict';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import {
   AmbiguousMethodMatchError,
@@ -147,6 +152,21 @@ describe('client ↔ agent', async () => {
     assert.ok(down instanceof DataStream);
     assert.equal(down.length, size);
     assert.deepEqual(await sha256(down.readable()), expected);
+  });
+
+  it('sends a DataStream from a file and writes a received one to a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'halibut-spec-'));
+    try {
+      const source = join(dir, 'source.bin');
+      await pipeline(payload(3 * 1024 * 1024 + 17, 3), createWriteStream(source));
+      const expected = await sha256(createReadStream(source));
+      assert.deepEqual(await call('Hash', DataStream.fromFile(source)), expected);
+      const target = join(dir, 'target.bin');
+      await ((await call('Download', expected.length, 3)) as DataStream).writeTo(target);
+      assert.deepEqual(await sha256(createReadStream(target)), expected);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('carries several DataStreams in one message, in both directions', async () => {
