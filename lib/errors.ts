@@ -8,6 +8,16 @@ export abstract class HalibutError extends Error {
   /** A stable, machine-readable identifier, e.g. `ERR_CERTIFICATE_MISMATCH`. */
   abstract readonly code: string;
 
+  /**
+   * Set on the error a call finally fails with: `connecting` when no attempt got past opening a connection (the
+   * agent cannot have run the request), `unknown` once the request had started to go out (it may have run).
+   */
+  connectionState?: 'connecting' | 'unknown';
+  /** Set on the error a call finally fails with: how many connection attempts were made. */
+  attempts?: number;
+  /** Set on the error a call finally fails with: milliseconds from the start of the call. */
+  elapsedMs?: number;
+
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

@@ -187,6 +187,6 @@ describe('client ↔ agent', async () => {
     const before = connections();
     for (let i = 0; i < 20; i++) assert.equal(await call('SayHello', String(i)), `Hello, ${i}!`);
     assert.equal(connections(), before, 'no new connection was opened');
-    assert.deepEqual(client.stats(endpoint), { idle: 1, inUse: 0 });
+    assert.deepEqual(client.stats(endpoint), { open: 1, idle: 1, inUse: 0, connecting: 0, waiting: 0 });
   });
 });

@@ -43,7 +43,7 @@ describe('client behaviour', () => {
       );
       assert.equal(received, 0, 'the agent never saw a complete upload');
       await eventually(() => assert.equal(agent.connectionCount, 0));
-      assert.deepEqual(client.stats(endpoint), { idle: 0, inUse: 0 });
+      assert.deepEqual(client.stats(endpoint), { open: 0, idle: 0, inUse: 0, connecting: 0, waiting: 0 });
       assert.equal(await client.call(endpoint, { service: 'IEchoService', method: 'SayHello' }), 'still fine');
     });
   }
@@ -81,7 +81,7 @@ describe('client behaviour', () => {
       assert.match(err.message, /may still be running/);
       return true;
     });
-    assert.deepEqual(client.stats(endpoint), { idle: 0, inUse: 0 });
+    assert.deepEqual(client.stats(endpoint), { open: 0, idle: 0, inUse: 0, connecting: 0, waiting: 0 });
     release();
     assert.equal(await client.call(endpoint, { service: 'IEchoService', method: 'SayHello' }), 'hi');
   });
@@ -101,9 +101,9 @@ describe('client behaviour', () => {
       services: { IEchoService: { Big: () => DataStream.fromBuffer(Buffer.alloc(3_000_000, 1)), SayHello: () => 'hi' } },
     });
     const stream = (await client.call(endpoint, { service: 'IEchoService', method: 'Big' })) as DataStream;
-    assert.deepEqual(client.stats(endpoint), { idle: 0, inUse: 1 });
+    assert.deepEqual(client.stats(endpoint), { open: 1, idle: 0, inUse: 1, connecting: 0, waiting: 0 });
     await stream.discard();
-    await eventually(() => assert.deepEqual(client.stats(endpoint), { idle: 1, inUse: 0 }));
+    await eventually(() => assert.deepEqual(client.stats(endpoint), { open: 1, idle: 1, inUse: 0, connecting: 0, waiting: 0 }));
     assert.equal(await client.call(endpoint, { service: 'IEchoService', method: 'SayHello' }), 'hi');
     assert.equal(connections(), 1, 'the same connection was reused');
   });

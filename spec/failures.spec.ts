@@ -84,17 +84,21 @@ describe('pinning and trust', () => {
     const { agent, endpoint } = await startAgent({ services: { IEchoService: { SayHello: () => ++executed } } });
     const rejected: string[] = [];
     agent.on('rejected', (reason, thumbprint) => rejected.push(`${reason}:${thumbprint}`));
-    const stranger = new HalibutClient({ certificate: ids.stranger });
+    // Halibut retries this failure (it cannot tell it from a reset); two quick attempts show that.
+    const stranger = new HalibutClient({ certificate: ids.stranger, retry: { attempts: 2, delayMs: 0 } });
     onCleanup(() => stranger.close());
     await assert.rejects(call(stranger, endpoint), (err: unknown) => {
       assert.ok(err instanceof AgentRejectedClientError);
       assert.equal(err.clientThumbprint, ids.stranger.thumbprint);
       assert.match(err.message, new RegExp(ids.stranger.thumbprint));
+      assert.equal(err.attempts, 2);
+      assert.equal(err.connectionState, 'connecting');
+      assert.match(err.message, /2 attempts .* never reached the agent/);
       return true;
     });
     assert.equal(executed, 0);
-    assert.deepEqual(rejected, [`untrusted:${ids.stranger.thumbprint}`]);
-    assert.deepEqual(stranger.stats(endpoint), { idle: 0, inUse: 0 });
+    assert.deepEqual(rejected, [`untrusted:${ids.stranger.thumbprint}`, `untrusted:${ids.stranger.thumbprint}`]);
+    assert.deepEqual(stranger.stats(endpoint), { open: 0, idle: 0, inUse: 0, connecting: 0, waiting: 0 });
   });
 
   it('closes a connection that presents no client certificate without writing anything', async () => {
@@ -139,7 +143,7 @@ describe('peers that are not Halibut', () => {
     const port = await listen(server);
     const started = Date.now();
     await assert.rejects(
-      call(newClient({ handshakeTimeoutMs: 300 }), { url: `https://127.0.0.1:${port}/`, thumbprint: ids.agent.thumbprint }),
+      call(newClient({ handshakeTimeoutMs: 300, retry: false }), { url: `https://127.0.0.1:${port}/`, thumbprint: ids.agent.thumbprint }),
       (err: unknown) => err instanceof PhaseTimeoutError && err.phase === 'handshake' && err.timeoutMs === 300,
     );
     assert.ok(Date.now() - started < 5000);
@@ -148,7 +152,7 @@ describe('peers that are not Halibut', () => {
   it('times out a TLS server that never answers identification', async () => {
     const fake = await startFakeAgent((peer) => peer.ignore());
     await assert.rejects(
-      call(newClient({ handshakeTimeoutMs: 300 }), fake.endpoint),
+      call(newClient({ handshakeTimeoutMs: 300, retry: false }), fake.endpoint),
       (err: unknown) => err instanceof PhaseTimeoutError && err.phase === 'identification',
     );
     await eventually(() => assert.equal(fake.openConnections(), 0));
@@ -262,7 +266,7 @@ describe('broken responses', () => {
         if (result instanceof DataStream) await result.toBuffer();
       }, check);
       assert.ok(Date.now() - started < 5000, 'failed within a bounded time');
-      await eventually(() => assert.deepEqual(client.stats(fake.endpoint), { idle: 0, inUse: 0 }));
+      await eventually(() => assert.deepEqual(client.stats(fake.endpoint), { open: 0, idle: 0, inUse: 0, connecting: 0, waiting: 0 }));
       await eventually(() => assert.equal(fake.openConnections(), 0));
     });
   }

@@ -4,7 +4,13 @@
 import createDebug from 'debug';
 import { toIdentity } from '../certificates/identity.js';
 import type { CertificateIdentity } from '../certificates/identity.js';
-import { ConnectionPool } from '../pool/connection-pool.js';
+import { EventEmitter } from 'eventemitter3';
+import pRetry, { AbortError } from 'p-retry';
+import { CertificateMismatchError } from '../certificates/pinning.js';
+import { HalibutError } from '../errors.js';
+import { ConnectionPool, type EndpointStats, type Lease } from '../pool/connection-pool.js';
+import type { IncomingStreams } from '../protocol/data-stream-wire.js';
+import { DataStreamError } from '../protocol/errors.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import { Guid, Int32, TimeSpan } from '../protocol/dotnet-values.js';
 import type { RequestMessage } from '../protocol/message-codec.js';
@@ -14,6 +20,8 @@ import { dialTcp, type Dialer } from '../transport/tcp.js';
 import { resolveEndpoint, type Endpoint, type ResolvedEndpoint } from './endpoint.js';
 import { CallAbortedError, ClientClosedError } from './errors.js';
 import { resolveOptions, type HalibutClientOptions, type ResolvedClientOptions } from './options.js';
+import type { CallEvent, ClientEvents } from './client-events.js';
+import { isInitializationFailure, isRetryableBeforeRequest, resolveRetry, RETRY_DEFAULTS, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import { createServiceProxy, type ServiceProxy } from './service-proxy.js';
 
 const debug = createDebug('halibut:client');
@@ -36,27 +44,38 @@ export interface CallRequest {
 export interface CallOptions {
   /** Cancels the call. After the request has started the agent may still run it (there is no cancel message). */
   signal?: AbortSignal;
+  /** Overrides the client's retry options for this call; `false` to never retry. */
+  retry?: RetryOptions | false;
 }
 
-export class HalibutClient {
+export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #identity: CertificateIdentity;
   readonly #options: ResolvedClientOptions;
+  readonly #retry: ResolvedRetryOptions;
   readonly #pool: ConnectionPool;
   readonly #dialer: Dialer;
   #closed = false;
   #callCounter = 0;
 
   constructor(options: HalibutClientOptions) {
+    super();
     if (options === null || typeof options !== 'object' || options.certificate === undefined) {
       throw new TypeError('HalibutClient needs { certificate }: the client certificate the agent trusts');
     }
     this.#identity = toIdentity(options.certificate);
     this.#options = resolveOptions(options);
+    this.#retry = resolveRetry(RETRY_DEFAULTS, options.retry);
     this.#dialer = options.dialer ?? dialTcp;
-    this.#pool = new ConnectionPool({
-      maxIdlePerEndpoint: this.#options.maxIdlePerEndpoint,
-      maxIdleTimeMs: this.#options.maxIdleTimeMs,
-    });
+    this.#pool = new ConnectionPool(
+      {
+        maxConnectionsPerEndpoint: this.#options.maxConnectionsPerEndpoint,
+        maxIdlePerEndpoint: this.#options.maxIdlePerEndpoint,
+        maxIdleTimeMs: this.#options.maxIdleTimeMs,
+        waitQueueTimeoutMs: this.#options.waitQueueTimeoutMs,
+      },
+      // The pool's event map is part of the client's; the generic spread is beyond TypeScript's inference.
+      ((event: keyof ClientEvents, ...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args)),
+    );
   }
 
   /** The SHA-1 thumbprint of the client certificate: what an agent must trust. */
@@ -67,49 +86,114 @@ export class HalibutClient {
   /**
    * Calls a method and returns its result: JS values for primitives, objects that keep their `$type`, `null` for
    * `void`, and {@link DataStream}s whose bodies are read from the connection when consumed.
-   * A remote failure rejects with a {@link RemoteError} subclass.
+   *
+   * Failures while connecting are retried (see {@link RetryOptions}); nothing is retried once the request has
+   * started to go out. A remote failure rejects with a {@link RemoteError} subclass.
    */
   async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
     if (this.#closed) throw new ClientClosedError();
     const ep = resolveEndpoint(endpoint);
-    const { signal } = options;
-    if (aborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
     const message = this.#requestMessage(ep, request);
-
-    let lease;
+    const retry = resolveRetry(this.#retry, options.retry);
+    const { signal } = options;
+    const event: CallEvent = { endpoint: ep.url, service: request.service, method: request.method, callId: message.id };
+    const started = performance.now();
+    const progress = { attempts: 0, requestStarted: false };
+    this.emit('callStarted', event);
     try {
-      lease = await this.#pool.acquire(ep.key, (s) => this.#open(ep, s), signal);
-    } catch (err) {
       if (aborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
-      throw err;
+      const result = await this.#exchange(ep, message, retry, signal, progress);
+      this.emit('callSucceeded', { ...event, durationMs: performance.now() - started });
+      return result;
+    } catch (err) {
+      const error = this.#finalError(err, ep, signal, progress, performance.now() - started);
+      this.emit('callFailed', { ...event, durationMs: performance.now() - started, error });
+      throw error;
     }
+  }
+
+  async #exchange(
+    ep: ResolvedEndpoint,
+    message: RequestMessage,
+    retry: ResolvedRetryOptions,
+    signal: AbortSignal | undefined,
+    progress: { attempts: number; requestStarted: boolean },
+  ): Promise<unknown> {
+    const lease = await this.#checkOut(ep, message.id, retry, signal, progress);
     const connection = lease.connection;
-    let started = false;
-    const onAbort = (): void => this.#pool.discard(connection, new CallAbortedError(ep.url, started, signal?.reason));
+    const onAbort = (): void => this.#pool.discard(connection, 'aborted', new CallAbortedError(ep.url, progress.requestStarted, signal?.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const { response, incoming } = await connection.exchange(message, () => {
-        started = true;
+        progress.requestStarted = true;
       });
-      if (incoming.streams.length === 0) {
-        connection.lastUsedAt = Date.now();
-        this.#pool.release(connection);
-      } else {
-        this.#releaseWhenRead(connection, incoming);
-      }
-      if (response.error !== null) throw remoteErrorFrom(response.error, { endpoint: ep.url, service: request.service, method: request.method });
+      if (incoming.streams.length === 0) this.#pool.checkIn(connection);
+      else this.#checkInWhenRead(connection, incoming);
+      if (response.error !== null) throw remoteErrorFrom(response.error, { endpoint: ep.url, service: message.service, method: message.method });
       return response.result;
     } catch (err) {
-      if (aborted(signal)) {
-        this.#pool.discard(connection);
-        throw new CallAbortedError(ep.url, started, signal?.reason);
-      }
-      // A remote error ends a complete exchange: the connection was already released.
-      if (!(err instanceof RemoteError)) this.#pool.discard(connection, err as Error);
+      // A remote error ends a complete exchange: the connection was already checked in.
+      if (!(err instanceof RemoteError)) this.#pool.discard(connection, aborted(signal) ? 'aborted' : 'error', err instanceof Error ? err : undefined);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Checks a connection out, retrying failures that happen before the request begins. */
+  #checkOut(
+    ep: ResolvedEndpoint,
+    callId: string,
+    retry: ResolvedRetryOptions,
+    signal: AbortSignal | undefined,
+    progress: { attempts: number },
+  ): Promise<Lease> {
+    let initializationFailures = 0;
+    return pRetry(
+      async () => {
+        progress.attempts++;
+        try {
+          return await this.#pool.checkOut(ep.key, ep.url, (s) => this.#open(ep, s), signal);
+        } catch (err) {
+          // A pin failure or repeated failures to initialise make every pooled connection to the endpoint suspect.
+          if (err instanceof CertificateMismatchError || (isInitializationFailure(err) && ++initializationFailures === 2)) this.#pool.clear(ep.key);
+          if (aborted(signal) || !isRetryableBeforeRequest(err)) throw new AbortError(err as Error);
+          throw err;
+        }
+      },
+      {
+        retries: retry.attempts - 1,
+        factor: retry.factor,
+        minTimeout: retry.delayMs,
+        maxTimeout: retry.maxDelayMs,
+        randomize: retry.jitter,
+        maxRetryTime: retry.maxRetryTimeMs,
+        unref: true,
+        ...(signal === undefined ? {} : { signal }),
+        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+          debug('attempt %d to reach %s failed: %s', attemptNumber, ep.url, error.message);
+          if (retriesLeft > 0) this.emit('retryScheduled', { endpoint: ep.url, callId, attempt: attemptNumber, retriesLeft, error });
+        },
+      },
+    );
+  }
+
+  /** Turns whatever ended a call into the error the caller sees, saying how far it got. */
+  #finalError(err: unknown, ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: { attempts: number; requestStarted: boolean }, elapsedMs: number): Error {
+    if (err instanceof RemoteError) return err;
+    let error: unknown = err;
+    if (aborted(signal) && !(error instanceof CallAbortedError)) error = new CallAbortedError(ep.url, progress.requestStarted, signal?.reason);
+    if (!(error instanceof Error)) return new Error(String(error));
+    if (error instanceof HalibutError && !(error instanceof ClientClosedError)) {
+      error.connectionState = progress.requestStarted ? 'unknown' : 'connecting';
+      error.attempts = progress.attempts;
+      error.elapsedMs = Math.round(elapsedMs);
+      const attempts = progress.attempts === 1 ? '1 attempt' : `${progress.attempts} attempts`;
+      error.message += progress.requestStarted
+        ? ` [the request had started: the agent may have run it]`
+        : ` [${attempts} over ${(elapsedMs / 1000).toFixed(1)} s; the request never reached the agent]`;
+    }
+    return error;
   }
 
   /** A typed proxy whose methods call `service` on `endpoint`. */
@@ -118,15 +202,40 @@ export class HalibutClient {
     return createServiceProxy<T>((method, params) => this.call(endpoint, { service, method, params }, options));
   }
 
-  /** Connections per endpoint: idle in the pool and in use by a call. */
-  stats(endpoint: Endpoint): { idle: number; inUse: number } {
+  /** Connections to an endpoint: open, idle, in use, being opened, and calls waiting for one. */
+  stats(endpoint: Endpoint): EndpointStats {
     return this.#pool.stats(resolveEndpoint(endpoint).key);
   }
 
-  /** Ends every pooled connection (with END). Calls made afterwards fail with {@link ClientClosedError}. */
-  async close(): Promise<void> {
+  /**
+   * Closes the endpoint's idle connections and retires the ones in use when they come back (e.g. after the agent's
+   * certificate or trust changed). Later calls open fresh connections.
+   */
+  clear(endpoint: Endpoint): void {
+    this.#pool.clear(resolveEndpoint(endpoint).key);
+  }
+
+  /**
+   * Closes the client: new calls fail with {@link ClientClosedError}, calls waiting for a connection fail, idle
+   * connections are ended with END, and calls in flight are awaited. If `signal` fires first, the connections still
+   * in use are destroyed (those calls fail) and close resolves. Afterwards no socket or timer is left behind.
+   */
+  async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#closed = true;
     await this.#pool.close();
+    const { signal } = options;
+    if (signal === undefined) {
+      await this.#pool.drained();
+      return;
+    }
+    const onAbort = (): void => this.#pool.destroyInUse(new ClientClosedError());
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.#pool.drained();
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -204,24 +313,22 @@ export class HalibutClient {
    * A response's data streams are still on the connection: it goes back to the pool once they have been read, and
    * is closed if they are not read within the read timeout (an unread stream would pin the connection forever).
    */
-  #releaseWhenRead(connection: ClientConnection, incoming: { settled: Promise<void>; done: boolean; abort(e: Error): void }): void {
+  #checkInWhenRead(connection: ClientConnection, incoming: IncomingStreams): void {
     const guard = setTimeout(() => {
       if (!incoming.done) {
-        const err = new Error('The response data streams were not read within the read timeout; the connection was closed');
+        const err = new DataStreamError(`The response's data streams were not read within ${this.#options.readTimeoutMs} ms; the connection was closed`);
         incoming.abort(err);
-        this.#pool.discard(connection, err);
       }
     }, this.#options.readTimeoutMs);
     guard.unref();
     incoming.settled.then(
       () => {
         clearTimeout(guard);
-        connection.lastUsedAt = Date.now();
-        this.#pool.release(connection);
+        this.#pool.checkIn(connection);
       },
       (err: unknown) => {
         clearTimeout(guard);
-        this.#pool.discard(connection, err instanceof Error ? err : undefined);
+        this.#pool.discard(connection, 'error', err instanceof Error ? err : undefined);
       },
     );
   }

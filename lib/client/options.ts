@@ -1,5 +1,6 @@
 import type { CertificateIdentity } from '../certificates/identity.js';
 import type { Dialer } from '../transport/tcp.js';
+import type { RetryOptions } from './retry.js';
 
 /** Our certificate: what the certificate loaders return, or a PEM certificate and key. */
 export type ClientCertificate = CertificateIdentity | { cert: string | Buffer; key: string | Buffer; passphrase?: string };
@@ -22,12 +23,18 @@ export interface HalibutClientOptions {
   maxMessageBytes?: number;
   /** Deepest nesting of documents and arrays accepted in a message. Default 64 (Json.NET's). */
   maxDepth?: number;
+  /** Connections per endpoint (in use, idle and opening); further calls wait. Default 16. */
+  maxConnectionsPerEndpoint?: number;
+  /** How long a call may wait for a free connection when all are busy. Default 120 000. */
+  waitQueueTimeoutMs?: number;
   /** Idle connections kept per endpoint. Default 5 (Halibut's). */
   maxIdlePerEndpoint?: number;
   /** Idle connections older than this are closed, below current Tentacles' 60 s cutoff. Default 50 000. */
   maxIdleTimeMs?: number;
   /** zlib level for outgoing messages, 0–9. Default 6 (what .NET's `Optimal` corresponds to). */
   compressionLevel?: number;
+  /** How failures before the request began are retried; `false` to never retry. Defaults follow Halibut. */
+  retry?: RetryOptions | false;
   /** @internal Replaces the TCP dialler (proxy tunnels plug in here). */
   dialer?: Dialer;
 }
@@ -40,6 +47,8 @@ export interface ResolvedClientOptions {
   readTimeoutMs: number;
   maxMessageBytes: number;
   maxDepth: number;
+  maxConnectionsPerEndpoint: number;
+  waitQueueTimeoutMs: number;
   maxIdlePerEndpoint: number;
   maxIdleTimeMs: number;
   compressionLevel: number;
@@ -53,6 +62,8 @@ export const DEFAULTS: ResolvedClientOptions = {
   readTimeoutMs: 600_000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxDepth: 64,
+  maxConnectionsPerEndpoint: 16,
+  waitQueueTimeoutMs: 120_000,
   maxIdlePerEndpoint: 5,
   maxIdleTimeMs: 50_000,
   compressionLevel: 6,

@@ -79,9 +79,9 @@ export class ClientConnection {
   /** Sends `MX` and our identity, then waits for `MX-SERVER` and the blank line after it. */
   async identify(): Promise<void> {
     const { endpoint, timeouts } = this.#options;
-    await writeAll(this.#socket, MX_LINE);
-    await writeAll(this.#socket, MX_CLIENT);
     const deadline = this.#deadline('identification', timeouts.identificationMs);
+    await writeAll(this.#socket, MX_LINE, deadline);
+    await writeAll(this.#socket, MX_CLIENT, deadline);
     let line: string | null;
     try {
       line = await readControlLine(this.#reader, deadline, 1024);
@@ -121,8 +121,9 @@ export class ClientConnection {
 
   /** Checks a reused connection: NEXT must be answered by PROCEED within the heartbeat timeout. */
   async heartbeat(): Promise<void> {
-    await writeAll(this.#socket, NEXT);
-    const line = await readNonEmptyControlLine(this.#reader, this.#deadline('heartbeat', this.#options.timeouts.heartbeatMs));
+    const deadline = this.#deadline('heartbeat', this.#options.timeouts.heartbeatMs);
+    await writeAll(this.#socket, NEXT, deadline);
+    const line = await readNonEmptyControlLine(this.#reader, deadline);
     if (line === null) throw new ConnectionClosedError(`The agent at ${this.#options.endpoint} closed the pooled connection`);
     if (line !== 'PROCEED') throw new ProtocolError(`Expected PROCEED from ${this.#options.endpoint}, got ${printable(line)}`);
   }
@@ -135,9 +136,10 @@ export class ClientConnection {
     if (!this.#identified) throw new ProtocolError('exchange() before identify()');
     const { bson, streams } = encodeRequest(request);
     onRequestStarted?.();
-    await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel);
-    await writeDataStreams(this.#socket, streams);
     const { timeouts, endpoint, maxMessageBytes, maxDepth } = this.#options;
+    const write = this.#deadline('write', timeouts.readMs);
+    await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
+    await writeDataStreams(this.#socket, streams, write);
     const read = this.#deadline('read', timeouts.readMs);
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,

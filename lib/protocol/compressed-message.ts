@@ -34,9 +34,14 @@ const SYNC_DEFLATE_LIMIT = 64 * 1024;
  * Compresses a BSON document and writes it in its own write. The caller writes data streams only after this
  * resolves, so the message ends a TLS record: Halibut before 2022 over-read the record and lost what followed.
  */
-export async function writeCompressedMessage(socket: Socket, bson: Buffer, level = constants.Z_DEFAULT_COMPRESSION): Promise<void> {
+export async function writeCompressedMessage(
+  socket: Socket,
+  bson: Buffer,
+  level: number = constants.Z_DEFAULT_COMPRESSION,
+  deadline?: ReadDeadline,
+): Promise<void> {
   const compressed = bson.length < SYNC_DEFLATE_LIMIT ? deflateRawSync(bson, { level }) : await deflateRawAsync(bson, { level });
-  await writeAll(socket, compressed);
+  await writeAll(socket, compressed, deadline);
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
-import { ConnectionClosedError, ProtocolError } from './errors.js';
+import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from './errors.js';
 
 export const MX_LINE = Buffer.from('MX\r\n\r\n', 'ascii');
 export const MX_CLIENT = Buffer.from('MX-CLIENT 1.0\r\n\r\n', 'ascii');
@@ -18,10 +18,25 @@ export const END = Buffer.from('END\r\n', 'ascii');
 /** Halibut caps its first line at 20,000 characters; control lines get the same bound here. */
 export const MAX_CONTROL_LINE = 20_000;
 
-/** Writes bytes and resolves once the socket has taken them (so the next write starts a new TLS record). */
-export function writeAll(socket: Socket, bytes: Buffer): Promise<void> {
+/**
+ * Writes bytes and resolves once the socket has taken them (so the next write starts a new TLS record). With a
+ * deadline, a peer that stops reading long enough fails the write and the socket is destroyed.
+ */
+export function writeAll(socket: Socket, bytes: Buffer, deadline?: ReadDeadline): Promise<void> {
   return new Promise((resolve, reject) => {
-    socket.write(bytes, (err) => (err ? reject(err) : resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined && Number.isFinite(deadline.timeoutMs)) {
+      timer = setTimeout(() => {
+        const err = new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the peer stopped reading what we send');
+        socket.destroy(err);
+        reject(err);
+      }, deadline.timeoutMs);
+    }
+    socket.write(bytes, (err) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    });
   });
 }
 

@@ -8,7 +8,7 @@ import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { DataStream, type IncomingStreamSource } from './data-stream.js';
 import { Guid } from './dotnet-values.js';
-import { ConnectionClosedError, DataStreamError } from './errors.js';
+import { ConnectionClosedError, DataStreamError, PhaseTimeoutError } from './errors.js';
 
 const HEADER_BYTES = 24;
 const BODY_CHUNK = 64 * 1024;
@@ -19,10 +19,19 @@ function lengthBytes(length: number): Buffer {
   return b;
 }
 
-/** Resolves when the socket can take more, rejects if it closes first. */
-function drained(socket: Socket): Promise<void> {
+/** Resolves when the socket can take more; rejects if it closes first or the deadline passes. */
+function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    const timer =
+      deadline !== undefined && Number.isFinite(deadline.timeoutMs)
+        ? setTimeout(() => {
+            const err = new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the peer stopped reading a data stream');
+            socket.destroy(err);
+            done(err);
+          }, deadline.timeoutMs)
+        : undefined;
     const done = (err?: Error): void => {
+      clearTimeout(timer);
       socket.off('drain', onDrain);
       socket.off('close', onClose);
       socket.off('error', onError);
@@ -42,12 +51,12 @@ function drained(socket: Socket): Promise<void> {
  * Sends each stream's frame with backpressure. A source that yields more or fewer bytes than declared fails: the
  * receiver counts bytes, so the connection cannot be used afterwards either way.
  */
-export async function writeDataStreams(socket: Socket, streams: readonly DataStream[]): Promise<void> {
+export async function writeDataStreams(socket: Socket, streams: readonly DataStream[], deadline?: ReadDeadline): Promise<void> {
   for (const stream of streams) {
     const header = Buffer.allocUnsafe(HEADER_BYTES);
     stream.id.writeTo(header, 0);
     header.writeBigInt64LE(BigInt(stream.length), 16);
-    await writeAll(socket, header);
+    await writeAll(socket, header, deadline);
     let sent = 0;
     const source = stream.readable();
     try {
@@ -58,7 +67,7 @@ export async function writeDataStreams(socket: Socket, streams: readonly DataStr
           throw new DataStreamError(`DataStream ${stream.id.toString()} produced more than its declared ${stream.length} bytes`);
         }
         if (socket.destroyed) throw new ConnectionClosedError('The connection closed while a data stream was being sent');
-        if (!socket.write(buf)) await drained(socket);
+        if (!socket.write(buf)) await drained(socket, deadline);
       }
     } finally {
       if (!source.destroyed) source.destroy();
@@ -66,7 +75,7 @@ export async function writeDataStreams(socket: Socket, streams: readonly DataStr
     if (sent !== stream.length) {
       throw new DataStreamError(`DataStream ${stream.id.toString()} produced ${sent} bytes but declared ${stream.length}`);
     }
-    await writeAll(socket, lengthBytes(stream.length));
+    await writeAll(socket, lengthBytes(stream.length), deadline);
   }
 }
 
