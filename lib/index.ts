@@ -8,6 +8,15 @@ export * from './certificates/index.js';
 export { HalibutError, PhaseTimeoutError } from './errors.js';
 export { ConnectError, HostNotFoundError, NotTlsError, TlsHandshakeError } from './transport/index.js';
 export {
+  PoolClosedError,
+  WaitQueueTimeoutError,
+  type CheckOutFailureReason,
+  type ConnectionCloseReason,
+  type ConnectionEvent,
+  type EndpointStats,
+  type PoolEvents,
+} from './pool/index.js';
+export {
   AgentRejectedClientError,
   AmbiguousMethodMatchError,
   Binary,

@@ -55,6 +55,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #pool: ConnectionPool;
   readonly #dialer: Dialer;
   #closed = false;
+  /** Fires on close, so that calls waiting between connection attempts stop waiting. */
+  readonly #closing = new AbortController();
   #callCounter = 0;
 
   constructor(options: HalibutClientOptions) {
@@ -168,8 +170,9 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
         maxTimeout: retry.maxDelayMs,
         randomize: retry.jitter,
         maxRetryTime: retry.maxRetryTimeMs,
-        unref: true,
-        ...(signal === undefined ? {} : { signal }),
+        // The wait between attempts keeps the process alive (a script awaiting a call must not exit mid-retry);
+        // closing the client ends it.
+        signal: signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]),
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           debug('attempt %d to reach %s failed: %s', attemptNumber, ep.url, error.message);
           if (retriesLeft > 0) this.emit('retryScheduled', { endpoint: ep.url, callId, attempt: attemptNumber, retriesLeft, error });
@@ -184,7 +187,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     let error: unknown = err;
     if (aborted(signal) && !(error instanceof CallAbortedError)) error = new CallAbortedError(ep.url, progress.requestStarted, signal?.reason);
     if (!(error instanceof Error)) return new Error(String(error));
-    if (error instanceof HalibutError && !(error instanceof ClientClosedError)) {
+    if (error instanceof HalibutError) {
       error.connectionState = progress.requestStarted ? 'unknown' : 'connecting';
       error.attempts = progress.attempts;
       error.elapsedMs = Math.round(elapsedMs);
@@ -222,6 +225,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#closed = true;
+    this.#closing.abort(new ClientClosedError());
     await this.#pool.close();
     const { signal } = options;
     if (signal === undefined) {
@@ -315,7 +319,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    */
   #checkInWhenRead(connection: ClientConnection, incoming: IncomingStreams): void {
     const guard = setTimeout(() => {
-      if (!incoming.done) {
+      // Once reading has started, the read deadlines govern; this only catches streams nobody touches.
+      if (!incoming.started && !incoming.done) {
         const err = new DataStreamError(`The response's data streams were not read within ${this.#options.readTimeoutMs} ms; the connection was closed`);
         incoming.abort(err);
       }

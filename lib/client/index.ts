@@ -3,3 +3,5 @@ export { resolveEndpoint, type Endpoint, type ResolvedEndpoint } from './endpoin
 export { CallAbortedError, ClientClosedError } from './errors.js';
 export { DEFAULTS as CLIENT_DEFAULTS, type ClientCertificate, type HalibutClientOptions } from './options.js';
 export type { ServiceProxy } from './service-proxy.js';
+export type { CallEvent, ClientEvents } from './client-events.js';
+export { RETRY_DEFAULTS, type RetryOptions } from './retry.js';

@@ -107,6 +107,11 @@ export class IncomingStreams implements IncomingStreamSource {
     if (this.streams.length === 0) this.#resolve();
   }
 
+  /** True once the receiver has started reading (or discarding) the first stream. */
+  get started(): boolean {
+    return this.#busy || this.#next > 0;
+  }
+
   /** True once every stream has been consumed or discarded. */
   get done(): boolean {
     return this.#next === this.streams.length && !this.#busy;
