@@ -162,17 +162,17 @@ export class ClientConnection {
   /** Says END (best effort, bounded by the heartbeat timeout) and closes. */
   async end(): Promise<void> {
     if (this.closed) return;
+    const socket = this.#socket;
+    // Bounded by the heartbeat timeout, and the timer goes with the socket: nothing outlives the connection.
+    const timer = setTimeout(() => socket.destroy(), this.#options.timeouts.heartbeatMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
     try {
-      await Promise.race([
-        writeAll(this.#socket, END),
-        new Promise((resolve) => setTimeout(resolve, this.#options.timeouts.heartbeatMs).unref()),
-      ]);
+      await writeAll(socket, END);
     } catch {
       // The peer may already be gone; END is a courtesy.
     }
-    this.#socket.end();
-    this.#socket.destroySoon();
-    setTimeout(() => this.#socket.destroy(), this.#options.timeouts.heartbeatMs).unref();
+    socket.end();
   }
 
   /** Closes at once; pending reads fail with `reason`. */

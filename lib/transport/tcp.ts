@@ -5,8 +5,11 @@
  * dialler returns.
  */
 import { connect, type Socket } from 'node:net';
+import createDebug from 'debug';
 import { PhaseTimeoutError } from '../errors.js';
 import { ConnectError, HostNotFoundError } from './errors.js';
+
+const debug = createDebug('halibut:transport');
 
 export interface DialTarget {
   host: string;
@@ -44,13 +47,17 @@ export const dialTcp: Dialer = (target, options) =>
     };
     const onConnect = (): void => {
       cleanup();
+      debug('TCP connected to %s', where);
       // tls.connect ignores keepAlive/noDelay options on Node 20, so set them on the socket itself. Nagle is off:
       // control lines and data-stream headers are small writes that must not wait for an ACK.
       socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
       socket.setNoDelay(true);
       resolve(socket);
     };
-    const onError = (err: NodeJS.ErrnoException): void => fail(toConnectError(err, where));
+    const onError = (err: NodeJS.ErrnoException): void => {
+      debug('TCP connect to %s failed: %s', where, err.code ?? err.message);
+      fail(toConnectError(err, where));
+    };
     const onAbort = (): void => fail(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
     const timer = setTimeout(
       () => fail(new PhaseTimeoutError('connect', options.connectTimeoutMs, `could not connect to ${where}`)),

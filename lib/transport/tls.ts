@@ -4,9 +4,12 @@
  */
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
 import { NotTlsError, TlsHandshakeError } from './errors.js';
+
+const debug = createDebug('halibut:transport');
 
 export interface TlsOptions {
   /** Our certificate and private key (PEM), presented to the agent. */
@@ -56,8 +59,10 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
       tls.off('error', onError);
       tls.off('close', onClose);
       if (err === undefined) {
+        debug('TLS %s with %s, agent thumbprint verified', tls.getProtocol(), options.endpoint);
         resolve(tls);
       } else {
+        debug('TLS with %s failed: %s', options.endpoint, err.message);
         tls.destroy();
         socket.destroy();
         reject(err);

@@ -20,8 +20,11 @@ export function openTcpHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'TLSWrap').length;
 }
 
-/** Fails unless every TCP handle this file opened has been closed (run after all clients and agents are closed). */
+/**
+ * Fails unless every socket and timer this file opened is gone (run after all clients and agents are closed).
+ * The test runner's own stdio pipes are not counted.
+ */
 export async function assertNoOpenSockets(): Promise<void> {
   const { strict: assert } = await import('node:assert');
-  await eventually(() => assert.deepEqual(process.getActiveResourcesInfo().filter((r) => /TCP|TLS/.test(r)), []));
+  await eventually(() => assert.deepEqual(process.getActiveResourcesInfo().filter((r) => /TCP|TLS|Timeout/.test(r)), []));
 }
