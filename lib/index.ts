@@ -6,7 +6,19 @@
 export * from './client/index.js';
 export * from './certificates/index.js';
 export { HalibutError, PhaseTimeoutError } from './errors.js';
-export { ConnectError, HostNotFoundError, NotTlsError, TlsHandshakeError } from './transport/index.js';
+export {
+  ConnectError,
+  HostNotFoundError,
+  NotTlsError,
+  ProxyAuthenticationError,
+  ProxyError,
+  ProxyProtocolError,
+  ProxyRefusedError,
+  TlsHandshakeError,
+  matchesNoProxy,
+  type ProxyOption,
+  type ProxySettings,
+} from './transport/index.js';
 export {
   PoolClosedError,
   WaitQueueTimeoutError,

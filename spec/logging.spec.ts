@@ -1,5 +1,6 @@
 // Diagnostic logging (the debug package) must never reveal a private key, a key passphrase or a message body.
 import assert from 'node:assert/strict';
+import { format } from 'node:util';
 import { describe, it } from 'node:test';
 import createDebug from 'debug';
 import { DataStream, HalibutClient, loadPem } from '../lib/index.js';
@@ -14,7 +15,7 @@ describe('logging', () => {
   it('logs every layer and never a key, passphrase or message body', async () => {
     const lines: string[] = [];
     const previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(args.map(String).join(' '));
+    createDebug.log = (...args: unknown[]) => lines.push(format(...args));
     createDebug.enable('halibut:*');
     onCleanup(() => {
       createDebug.disable();

@@ -1,4 +1,5 @@
 import { normalizePins } from '../certificates/pinning.js';
+import { resolveProxy, type ProxyOption, type ResolvedProxy } from '../transport/proxy/proxy-settings.js';
 
 /** A listening agent: where it is and which certificate(s) it may present. */
 export interface Endpoint {
@@ -6,6 +7,8 @@ export interface Endpoint {
   url: string;
   /** The agent's SHA-1 certificate thumbprint, or several (e.g. during certificate rotation). */
   thumbprint: string | readonly string[];
+  /** How to reach this agent; overrides the client's `proxy` option. See docs/proxies.md. */
+  proxy?: ProxyOption;
 }
 
 /** An endpoint checked and normalised once. */
@@ -15,11 +18,13 @@ export interface ResolvedEndpoint {
   host: string;
   port: number;
   pins: string[];
+  /** The proxy the connection goes through, if any. */
+  proxy: ResolvedProxy | undefined;
   /** Identifies the pool the endpoint's connections live in. */
   key: string;
 }
 
-export function resolveEndpoint(endpoint: Endpoint): ResolvedEndpoint {
+export function resolveEndpoint(endpoint: Endpoint, defaultProxy?: ProxyOption): ResolvedEndpoint {
   if (endpoint === null || typeof endpoint !== 'object') throw new TypeError('An endpoint is { url, thumbprint }');
   let parsed: URL;
   try {
@@ -32,5 +37,6 @@ export function resolveEndpoint(endpoint: Endpoint): ResolvedEndpoint {
   const host = parsed.hostname.startsWith('[') ? parsed.hostname.slice(1, -1) : parsed.hostname;
   const pins = normalizePins(endpoint.thumbprint);
   const url = `https://${parsed.hostname.toLowerCase()}:${port}/`;
-  return { url, host, port, pins, key: `${url}|${[...pins].sort().join(',')}` };
+  const proxy = resolveProxy(endpoint.proxy ?? defaultProxy, host, port);
+  return { url, host, port, pins, proxy, key: `${url}|${[...pins].sort().join(',')}|${proxy?.key ?? 'direct'}` };
 }

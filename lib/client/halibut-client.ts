@@ -16,6 +16,8 @@ import { Guid, Int32, TimeSpan } from '../protocol/dotnet-values.js';
 import type { RequestMessage } from '../protocol/message-codec.js';
 import { RemoteError, remoteErrorFrom } from '../protocol/remote-errors.js';
 import { secureSocket } from '../transport/tls.js';
+import { proxyDialer } from '../transport/proxy/proxy-dialer.js';
+import { parseProxy, type ProxyOption } from '../transport/proxy/proxy-settings.js';
 import { dialTcp, type Dialer } from '../transport/tcp.js';
 import { resolveEndpoint, type Endpoint, type ResolvedEndpoint } from './endpoint.js';
 import { CallAbortedError, ClientClosedError } from './errors.js';
@@ -53,7 +55,9 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #options: ResolvedClientOptions;
   readonly #retry: ResolvedRetryOptions;
   readonly #pool: ConnectionPool;
-  readonly #dialer: Dialer;
+  readonly #dialer: Dialer | undefined;
+  readonly #proxy: ProxyOption;
+  readonly #proxyCa: HalibutClientOptions['proxyCa'];
   #closed = false;
   /** Fires on close, so that calls waiting between connection attempts stop waiting. */
   readonly #closing = new AbortController();
@@ -67,7 +71,11 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     this.#identity = toIdentity(options.certificate);
     this.#options = resolveOptions(options);
     this.#retry = resolveRetry(RETRY_DEFAULTS, options.retry);
-    this.#dialer = options.dialer ?? dialTcp;
+    this.#dialer = options.dialer;
+    this.#proxy = options.proxy ?? false;
+    this.#proxyCa = options.proxyCa;
+    // Fail on a malformed proxy option now rather than at the first call.
+    if (this.#proxy !== false && this.#proxy !== 'env') parseProxy(this.#proxy);
     this.#pool = new ConnectionPool(
       {
         maxConnectionsPerEndpoint: this.#options.maxConnectionsPerEndpoint,
@@ -94,7 +102,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    */
   async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
     if (this.#closed) throw new ClientClosedError();
-    const ep = resolveEndpoint(endpoint);
+    const ep = this.#resolve(endpoint);
     const message = this.#requestMessage(ep, request);
     const retry = resolveRetry(this.#retry, options.retry);
     const { signal } = options;
@@ -201,13 +209,13 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
 
   /** A typed proxy whose methods call `service` on `endpoint`. */
   service<T>(endpoint: Endpoint, service: string, options: CallOptions = {}): ServiceProxy<T> {
-    resolveEndpoint(endpoint);
+    this.#resolve(endpoint);
     return createServiceProxy<T>((method, params) => this.call(endpoint, { service, method, params }, options));
   }
 
   /** Connections to an endpoint: open, idle, in use, being opened, and calls waiting for one. */
   stats(endpoint: Endpoint): EndpointStats {
-    return this.#pool.stats(resolveEndpoint(endpoint).key);
+    return this.#pool.stats(this.#resolve(endpoint).key);
   }
 
   /**
@@ -215,7 +223,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    * certificate or trust changed). Later calls open fresh connections.
    */
   clear(endpoint: Endpoint): void {
-    this.#pool.clear(resolveEndpoint(endpoint).key);
+    this.#pool.clear(this.#resolve(endpoint).key);
   }
 
   /**
@@ -244,6 +252,10 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  #resolve(endpoint: Endpoint): ResolvedEndpoint {
+    return resolveEndpoint(endpoint, this.#proxy);
   }
 
   #requestMessage(ep: ResolvedEndpoint, request: CallRequest): RequestMessage {
@@ -276,13 +288,15 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   async #open(ep: ResolvedEndpoint, signal: AbortSignal | undefined): Promise<ClientConnection> {
     const o = this.#options;
     debug('connecting to %s', ep.url);
-    const raw = await this.#dialer({ host: ep.host, port: ep.port }, { connectTimeoutMs: o.connectTimeoutMs, signal });
+    const dial = this.#dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#proxyCa }));
+    const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: o.connectTimeoutMs, signal });
     const tls = await secureSocket(raw, {
       cert: this.#identity.cert,
       key: this.#identity.key,
       pins: ep.pins,
       host: ep.host,
       endpoint: ep.url,
+      via: ep.proxy === undefined ? undefined : `through proxy ${ep.proxy.display}`,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       signal,
     });

@@ -1,4 +1,5 @@
 import type { CertificateIdentity } from '../certificates/identity.js';
+import type { ProxyOption } from '../transport/proxy/proxy-settings.js';
 import type { Dialer } from '../transport/tcp.js';
 import type { RetryOptions } from './retry.js';
 
@@ -33,6 +34,14 @@ export interface HalibutClientOptions {
   maxIdleTimeMs?: number;
   /** zlib level for outgoing messages, 0–9. Default 6 (what .NET's `Optimal` corresponds to). */
   compressionLevel?: number;
+  /**
+   * How to reach agents: a proxy URL (`http://`, `https://`, `socks5://`) or `{ url, username, password }`; `'env'`
+   * to follow HTTPS_PROXY / ALL_PROXY / NO_PROXY; `false` (the default) to connect directly. An endpoint's own
+   * `proxy` overrides this.
+   */
+  proxy?: ProxyOption;
+  /** Extra CA certificates trusted for an `https://` proxy's own certificate. */
+  proxyCa?: string | Buffer | Array<string | Buffer>;
   /** How failures before the request began are retried; `false` to never retry. Defaults follow Halibut. */
   retry?: RetryOptions | false;
   /** @internal Replaces the TCP dialler (proxy tunnels plug in here). */

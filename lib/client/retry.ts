@@ -6,7 +6,7 @@ import { CertificateMismatchError } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
 import { ControlLineError } from '../protocol/control-lines.js';
 import { AgentRejectedClientError, ConnectionClosedError, NotHalibutPeerError, ProtocolError } from '../protocol/errors.js';
-import { ConnectError, HostNotFoundError, NotTlsError, TlsHandshakeError } from '../transport/errors.js';
+import { ConnectError, HostNotFoundError, NotTlsError, ProxyAuthenticationError, ProxyError, TlsHandshakeError } from '../transport/errors.js';
 
 /** How connection attempts are retried. Defaults follow Halibut: 5 attempts, 1 s apart, within 5 minutes. */
 export interface RetryOptions {
@@ -59,6 +59,9 @@ export function isRetryableBeforeRequest(error: unknown): boolean {
   if (error instanceof CertificateMismatchError || error instanceof HostNotFoundError || error instanceof NotTlsError) return false;
   if (error instanceof NotHalibutPeerError || error instanceof ControlLineError) return false;
   if (error instanceof ConnectError || error instanceof TlsHandshakeError) return true;
+  // A proxy that wants other credentials, or forbids the destination, will say the same again.
+  if (error instanceof ProxyAuthenticationError) return false;
+  if (error instanceof ProxyError) return error.status !== 403 && error.status !== 405;
   // A Halibut listener that does not trust us looks like a reset after identification; Halibut retries it too.
   if (error instanceof AgentRejectedClientError || error instanceof ConnectionClosedError) return true;
   if (error instanceof PhaseTimeoutError) return ['connect', 'handshake', 'identification', 'heartbeat', 'proxy'].includes(error.phase);

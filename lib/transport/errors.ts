@@ -27,3 +27,35 @@ export class TlsHandshakeError extends HalibutError {
 export class NotTlsError extends TlsHandshakeError {
   override readonly code: string = 'ERR_NOT_TLS';
 }
+
+/** Talking to the proxy failed. `proxy` names it without credentials; the password never appears anywhere. */
+export class ProxyError extends HalibutError {
+  readonly code: string = 'ERR_PROXY';
+  constructor(
+    message: string,
+    /** The proxy, as `scheme://host:port` (never with credentials). */
+    readonly proxy: string,
+    /** The HTTP status the proxy answered with, when it answered with one. */
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The proxy wants (other) credentials: HTTP 407, or a SOCKS5 authentication failure. */
+export class ProxyAuthenticationError extends ProxyError {
+  override readonly code: string = 'ERR_PROXY_AUTHENTICATION';
+  /** Authentication schemes the proxy offered (from `Proxy-Authenticate`), e.g. `['Basic', 'Negotiate']`. */
+  schemes: readonly string[] = [];
+}
+
+/** The proxy would not, or could not, reach the agent (HTTP 403, 502, 503…, or a SOCKS5 refusal). */
+export class ProxyRefusedError extends ProxyError {
+  override readonly code: string = 'ERR_PROXY_REFUSED';
+}
+
+/** The proxy answered with something that is not HTTP or SOCKS5, or closed the connection mid-answer. */
+export class ProxyProtocolError extends ProxyError {
+  override readonly code: string = 'ERR_PROXY_PROTOCOL';
+}

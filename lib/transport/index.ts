@@ -1,3 +1,6 @@
-export { ConnectError, HostNotFoundError, NotTlsError, TlsHandshakeError } from './errors.js';
+export { ConnectError, HostNotFoundError, NotTlsError, ProxyAuthenticationError, ProxyError, ProxyProtocolError, ProxyRefusedError, TlsHandshakeError } from './errors.js';
+export { matchesNoProxy } from './proxy/no-proxy.js';
+export { proxyDialer } from './proxy/proxy-dialer.js';
+export { parseProxy, resolveProxy, type ProxyOption, type ProxySettings, type ResolvedProxy } from './proxy/proxy-settings.js';
 export { dialTcp, type Dialer, type DialOptions, type DialTarget } from './tcp.js';
 export { secureSocket, type TlsOptions } from './tls.js';

@@ -21,6 +21,8 @@ export interface TlsOptions {
   host: string;
   /** For messages. */
   endpoint: string;
+  /** For messages: how the connection got there, e.g. `through proxy http://proxy:3128`. */
+  via?: string | undefined;
   handshakeTimeoutMs: number;
   signal?: AbortSignal | undefined;
   /** Lowest TLS version offered. Default TLS 1.2; never lower. */
@@ -80,19 +82,25 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
     };
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? '';
+      const dropped = code === 'ECONNRESET' || /disconnected/.test(err.message);
+      const via = options.via === undefined ? '' : ` (${options.via}${dropped ? ': the proxy may have dropped the tunnel' : ''})`;
       if (NOT_TLS_CODES.has(code)) {
         finish(
           new NotTlsError(
-            `The peer at ${options.endpoint} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
+            `The peer at ${options.endpoint}${via} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
             { cause: err },
           ),
         );
       } else {
-        finish(new TlsHandshakeError(`The TLS handshake with ${options.endpoint} failed: ${err.message.trim()}`, { cause: err }));
+        finish(new TlsHandshakeError(`The TLS handshake with ${options.endpoint}${via} failed: ${err.message.trim()}`, { cause: err }));
       }
     };
     const onClose = (): void =>
-      finish(new TlsHandshakeError(`The peer at ${options.endpoint} closed the connection during the TLS handshake`));
+      finish(
+        new TlsHandshakeError(
+          `The peer at ${options.endpoint} closed the connection during the TLS handshake${options.via === undefined ? '' : ` (${options.via}: the proxy may have dropped the tunnel)`}`,
+        ),
+      );
     const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
     const timer = setTimeout(
       () => finish(new PhaseTimeoutError('handshake', options.handshakeTimeoutMs, `no TLS handshake with ${options.endpoint}`)),

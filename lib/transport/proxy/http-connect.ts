@@ -1,0 +1,116 @@
+/**
+ * A tunnel through an HTTP proxy with CONNECT. Node's own HTTP parser reads the proxy's answer, so status lines
+ * without a reason phrase, folded headers and malformed replies are handled the way HTTP says.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import { PhaseTimeoutError } from '../../errors.js';
+import { ProxyAuthenticationError, ProxyError, ProxyProtocolError, ProxyRefusedError } from '../errors.js';
+import { KEEP_ALIVE_INITIAL_DELAY_MS, type DialOptions, type DialTarget } from '../tcp.js';
+import type { ResolvedProxy } from './proxy-settings.js';
+
+export interface HttpProxyOptions extends DialOptions {
+  /** Extra CA certificates to trust for an `https:` proxy (its certificate is verified normally, unlike the agent's). */
+  proxyCa?: string | Buffer | Array<string | Buffer> | undefined;
+}
+
+export function authority(target: DialTarget): string {
+  return isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+export function connectViaHttpProxy(proxy: ResolvedProxy, target: DialTarget, options: HttpProxyOptions): Promise<Socket> {
+  return new Promise<Socket>((resolve, reject) => {
+    options.signal?.throwIfAborted();
+    const where = authority(target);
+    const headers: Record<string, string> = { Host: where };
+    if (proxy.username !== undefined) {
+      const credentials = Buffer.from(`${proxy.username}:${proxy.password ?? ''}`, 'utf8').toString('base64');
+      headers['Proxy-Authorization'] = `Basic ${credentials}`;
+    }
+    const common = { host: proxy.host, port: proxy.port, method: 'CONNECT', path: where, headers, agent: false, setHost: false } as const;
+    const req =
+      proxy.kind === 'https'
+        ? httpsRequest({ ...common, ...(isIP(proxy.host) === 0 ? { servername: proxy.host } : {}), ...(options.proxyCa === undefined ? {} : { ca: options.proxyCa }) })
+        : httpRequest(common);
+    let settled = false;
+    const finish = (err: Error | undefined, socket?: Socket): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (err === undefined && socket !== undefined) resolve(socket);
+      else {
+        req.destroy();
+        socket?.destroy();
+        reject(err ?? new ProxyProtocolError(`Proxy ${proxy.display} gave no tunnel`, proxy.display));
+      }
+    };
+    const timer = setTimeout(
+      () => finish(new PhaseTimeoutError('proxy', options.connectTimeoutMs, `proxy ${proxy.display} did not open a tunnel to ${where}`)),
+      options.connectTimeoutMs,
+    );
+    const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    req.once('connect', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        if (head.length > 0) {
+          finish(new ProxyProtocolError(`Proxy ${proxy.display} sent data before the tunnel to ${where} was used`, proxy.display, status), socket);
+          return;
+        }
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
+        finish(undefined, socket);
+        return;
+      }
+      finish(statusError(proxy, where, res, proxy.username !== undefined), socket);
+    });
+    req.once('error', (err: NodeJS.ErrnoException) => finish(transportError(proxy, where, err)));
+    req.end();
+  });
+}
+
+function statusError(proxy: ResolvedProxy, where: string, res: IncomingMessage, hadCredentials: boolean): ProxyError {
+  const status = res.statusCode ?? 0;
+  const line = `${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+  // 407 is the proxy's own "who are you"; some proxies (tinyproxy among them) answer 401 instead.
+  if (status === 407 || status === 401) {
+    // Raw headers, because Node joins repeated Proxy-Authenticate headers with commas that also separate parameters.
+    const schemes: string[] = [];
+    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+      if (res.rawHeaders[i]!.toLowerCase() === 'proxy-authenticate') {
+        const scheme = res.rawHeaders[i + 1]!.trim().split(/\s+/)[0];
+        if (scheme !== undefined && scheme !== '') schemes.push(scheme);
+      }
+    }
+    const err = new ProxyAuthenticationError(
+      `Proxy ${proxy.display} ${hadCredentials ? 'refused the credentials given' : 'requires authentication'} (${line})` +
+        (schemes.length > 0 ? `; it offers ${schemes.join(', ')}` : ''),
+      proxy.display,
+      status,
+    );
+    err.schemes = schemes;
+    return err;
+  }
+  if (status === 403 || status === 405) {
+    return new ProxyRefusedError(`Proxy ${proxy.display} refused to open a tunnel to ${where} (${line})`, proxy.display, status);
+  }
+  if (status === 502 || status === 503 || status === 504) {
+    return new ProxyRefusedError(`Proxy ${proxy.display} could not reach the agent at ${where} (${line})`, proxy.display, status);
+  }
+  return new ProxyError(`Proxy ${proxy.display} answered CONNECT ${where} with ${line}`, proxy.display, status);
+}
+
+function transportError(proxy: ResolvedProxy, where: string, err: NodeJS.ErrnoException): Error {
+  if (err instanceof PhaseTimeoutError) return err;
+  const code = err.code ?? '';
+  if (code.startsWith('HPE_')) {
+    return new ProxyProtocolError(`Proxy ${proxy.display} answered CONNECT ${where} with something that is not HTTP (${code})`, proxy.display, undefined, { cause: err });
+  }
+  if (code === 'ECONNRESET' || err.message === 'socket hang up') {
+    return new ProxyProtocolError(`Proxy ${proxy.display} closed the connection before answering CONNECT ${where}`, proxy.display, undefined, { cause: err });
+  }
+  return new ProxyError(`Could not reach proxy ${proxy.display}: ${code || err.message}`, proxy.display, undefined, { cause: err });
+}
