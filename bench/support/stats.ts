@@ -1,0 +1,43 @@
+/** A figure measured over several rounds. */
+export interface Stats {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function stats(values: number[]): Stats {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, min: sorted[0]!, max: sorted.at(-1)! };
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `fn` repeatedly for `ms` milliseconds; returns operations per second and each operation's latency (ms). */
+export async function forDuration(ms: number, fn: () => Promise<void>): Promise<{ perSecond: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  while (performance.now() - start < ms) {
+    const t = performance.now();
+    await fn();
+    latencies.push(performance.now() - t);
+  }
+  return { perSecond: latencies.length / ((performance.now() - start) / 1000), latencies };
+}
+
+/** `workers` loops running `fn` concurrently for `ms` milliseconds; returns operations per second. */
+export async function concurrently(workers: number, ms: number, fn: (worker: number) => Promise<void>): Promise<number> {
+  let count = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      while (performance.now() - start < ms) {
+        await fn(w);
+        count++;
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
