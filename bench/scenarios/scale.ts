@@ -1,56 +1,14 @@
 // 6: many endpoints, one pooled idle connection each: what each costs the client, and how long calling them all
-// takes with 64 calls in flight.
-import { HalibutClient, type Endpoint } from '../../lib/index.js';
+// takes with 64 calls in flight. Measured in a fresh child process (bench/support/scale-process.ts).
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { BenchContext, ScenarioResult } from '../support/context.js';
-import { spawnPeer } from '../support/spawn-peer.js';
 
 export async function scale(ctx: BenchContext): Promise<ScenarioResult[]> {
-  const total = ctx.quick ? 100 : 1000;
-  const processes = ctx.quick ? 1 : 4;
-  const peers = await Promise.all(Array.from({ length: processes }, () => spawnPeer(ctx.identity.thumbprint, total / processes)));
-  try {
-    const endpoints: Endpoint[] = peers.flatMap((p) => p.endpoints);
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    const before = process.memoryUsage();
-    const client = new HalibutClient({ certificate: ctx.identity, maxIdleTimeMs: 600_000 });
-    const start = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async () => {
-        while (next < endpoints.length) {
-          const endpoint = endpoints[next++]!;
-          await client.call(endpoint, { service: 'IBenchService', method: 'Echo', params: ['hi'] });
-        }
-      }),
-    );
-    const ms = performance.now() - start;
-    gc?.();
-    const after = process.memoryUsage();
-    const idle = endpoints.reduce((n, e) => n + client.stats(e).idle, 0);
-    await client.close();
-    const perConnectionKiB = (after.rss - before.rss) / idle / 1024;
-    const result: ScenarioResult[] = [
-      {
-        scenario: `scale: call ${total} endpoints once, 64 in flight`,
-        unit: 'seconds',
-        value: { median: Number((ms / 1000).toFixed(3)), min: Number((ms / 1000).toFixed(3)), max: Number((ms / 1000).toFixed(3)) },
-        extra: { endpoints: total, idleConnections: idle },
-      },
-      {
-        scenario: `scale: client memory with ${idle} idle pooled connections`,
-        unit: 'MiB RSS',
-        value: { median: Number((after.rss / 1024 / 1024).toFixed(1)), min: Number((after.rss / 1024 / 1024).toFixed(1)), max: Number((after.rss / 1024 / 1024).toFixed(1)) },
-        target: total === 1000 ? 'RSS < 200 MiB with 1,000 idle connections' : 'full run only',
-        ...(total === 1000 ? { targetMet: after.rss < 200 * 1024 * 1024 } : {}),
-        extra: {
-          rssPerConnectionKiB: Number(perConnectionKiB.toFixed(1)),
-          heapPerConnectionKiB: Number(((after.heapUsed - before.heapUsed) / idle / 1024).toFixed(1)),
-        },
-      },
-    ];
-    return result;
-  } finally {
-    await Promise.all(peers.map((p) => p.stop()));
-  }
+  const script = fileURLToPath(new URL('../support/scale-process.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...(ctx.quick ? ['--quick'] : [])], {
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]') as ScenarioResult[];
 }
