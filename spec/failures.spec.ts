@@ -48,7 +48,7 @@ async function listen(server: Server | ReturnType<typeof createHttpServer>): Pro
 }
 
 function responseBytes(result: unknown): Buffer {
-  return deflateRawSync(encodeResponse({ id: 'x', error: null, result }).bson);
+  return deflateRawSync(encodeResponse({ id: '', error: null, result }).bson);
 }
 
 
@@ -174,7 +174,7 @@ function dataStreamResponse(length: number): Buffer {
   id.writeTo(header, 0);
   header.writeBigInt64LE(BigInt(length), 16);
   // One buffer on purpose: the message and the stream header arrive in the same TLS record.
-  return Buffer.concat([deflateRawSync(encodeBson({ Message: { $type: RESPONSE_TYPE, id: 'x', error: null, result } })), header]);
+  return Buffer.concat([deflateRawSync(encodeBson({ Message: { $type: RESPONSE_TYPE, id: '', error: null, result } })), header]);
 }
 
 describe('broken responses', () => {
@@ -224,7 +224,7 @@ describe('broken responses', () => {
       async (peer) => {
         await peer.identify();
         await peer.readRequest();
-        const bomb = encodeBson({ Message: { $type: RESPONSE_TYPE, id: 'x', error: null, result: 'A'.repeat(8 * 1024 * 1024) } });
+        const bomb = encodeBson({ Message: { $type: RESPONSE_TYPE, id: '', error: null, result: 'A'.repeat(8 * 1024 * 1024) } });
         await peer.write(deflateRawSync(bomb, { level: 9 }));
       },
       (err) => err instanceof MessageTooLargeError && err.limit === 1024 * 1024,

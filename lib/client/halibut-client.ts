@@ -58,6 +58,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #dialer: Dialer | undefined;
   readonly #proxy: ProxyOption;
   readonly #proxyCa: HalibutClientOptions['proxyCa'];
+  readonly #lookup: HalibutClientOptions['lookup'];
   #closed = false;
   /** Fires on close, so that calls waiting between connection attempts stop waiting. */
   readonly #closing = new AbortController();
@@ -74,6 +75,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     this.#dialer = options.dialer;
     this.#proxy = options.proxy ?? false;
     this.#proxyCa = options.proxyCa;
+    this.#lookup = options.lookup;
     // Fail on a malformed proxy option now rather than at the first call.
     if (this.#proxy !== false && this.#proxy !== 'env') parseProxy(this.#proxy);
     this.#pool = new ConnectionPool(
@@ -289,7 +291,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     const o = this.#options;
     debug('connecting to %s', ep.url);
     const dial = this.#dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#proxyCa }));
-    const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: o.connectTimeoutMs, signal });
+    const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: o.connectTimeoutMs, signal, lookup: this.#lookup });
     const tls = await secureSocket(raw, {
       cert: this.#identity.cert,
       key: this.#identity.key,

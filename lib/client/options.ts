@@ -1,4 +1,5 @@
 import type { CertificateIdentity } from '../certificates/identity.js';
+import type { LookupFunction } from 'node:net';
 import type { ProxyOption } from '../transport/proxy/proxy-settings.js';
 import type { Dialer } from '../transport/tcp.js';
 import type { RetryOptions } from './retry.js';
@@ -40,6 +41,8 @@ export interface HalibutClientOptions {
    * `proxy` overrides this.
    */
   proxy?: ProxyOption;
+  /** Resolves agent and proxy host names instead of the system resolver (the contract of `net.connect`'s `lookup`). */
+  lookup?: LookupFunction;
   /** Extra CA certificates trusted for an `https://` proxy's own certificate. */
   proxyCa?: string | Buffer | Array<string | Buffer>;
   /** How failures before the request began are retried; `false` to never retry. Defaults follow Halibut. */

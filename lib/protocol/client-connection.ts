@@ -89,6 +89,7 @@ export class ClientConnection {
       if (err instanceof ControlLineError) {
         throw new NotHalibutPeerError(`The peer at ${endpoint} is not a Halibut service: it sent ${printable(err.received)}`, err.received);
       }
+      // A close or a reset right after we identified is how a Halibut listener turns away a certificate it does not trust.
       if (err instanceof ConnectionClosedError) throw this.#rejected(err);
       throw err;
     }
@@ -154,6 +155,11 @@ export class ClientConnection {
     }
     const decoded = decodeMessage(reply, { maxDepth });
     if (decoded.kind !== 'response') throw new ProtocolError(`The agent at ${endpoint} sent a request where a response was expected`);
+    // Halibut services echo the request id. One that does not answers some other call: nothing on this connection
+    // can be trusted any more.
+    if (decoded.message.id !== '' && decoded.message.id !== request.id) {
+      throw new ProtocolError(`The agent at ${endpoint} answered a different call (${printable(decoded.message.id)}) than the one sent (${printable(request.id)})`);
+    }
     const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
     bindStreams(decoded, incoming.streams);
     return { response: decoded.message, incoming };

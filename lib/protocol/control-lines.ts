@@ -6,6 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
+import { HalibutError } from '../errors.js';
 import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from './errors.js';
 
 export const MX_LINE = Buffer.from('MX\r\n\r\n', 'ascii');
@@ -34,8 +35,9 @@ export function writeAll(socket: Socket, bytes: Buffer, deadline?: ReadDeadline)
     }
     socket.write(bytes, (err) => {
       clearTimeout(timer);
-      if (err) reject(err);
-      else resolve();
+      if (err === null || err === undefined) resolve();
+      else if (err instanceof HalibutError) reject(err);
+      else reject(new ConnectionClosedError(`The connection failed while sending: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
     });
   });
 }

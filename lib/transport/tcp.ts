@@ -4,7 +4,7 @@
  * Dialling is a function type so that a proxy tunnel can stand in for it: TLS goes on top of whatever socket the
  * dialler returns.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type LookupFunction, type Socket } from 'node:net';
 import createDebug from 'debug';
 import { PhaseTimeoutError } from '../errors.js';
 import { ConnectError, HostNotFoundError } from './errors.js';
@@ -20,6 +20,8 @@ export interface DialOptions {
   /** Deadline for the TCP connection, in milliseconds. */
   connectTimeoutMs: number;
   signal?: AbortSignal | undefined;
+  /** Resolves host names instead of the operating system's resolver (same contract as `net.connect`'s `lookup`). */
+  lookup?: LookupFunction | undefined;
 }
 
 /** Opens a socket that carries bytes to the target (directly, or through a tunnel). */
@@ -32,7 +34,7 @@ export const KEEP_ALIVE_INITIAL_DELAY_MS = 15_000;
 export const dialTcp: Dialer = (target, options) =>
   new Promise<Socket>((resolve, reject) => {
     options.signal?.throwIfAborted();
-    const socket = connect({ host: target.host, port: target.port });
+    const socket = connect({ host: target.host, port: target.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
     const where = `${target.host}:${target.port}`;
     const cleanup = (): void => {
       clearTimeout(timer);

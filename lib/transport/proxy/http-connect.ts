@@ -28,7 +28,7 @@ export function connectViaHttpProxy(proxy: ResolvedProxy, target: DialTarget, op
       const credentials = Buffer.from(`${proxy.username}:${proxy.password ?? ''}`, 'utf8').toString('base64');
       headers['Proxy-Authorization'] = `Basic ${credentials}`;
     }
-    const common = { host: proxy.host, port: proxy.port, method: 'CONNECT', path: where, headers, agent: false, setHost: false } as const;
+    const common = { host: proxy.host, port: proxy.port, method: 'CONNECT', path: where, headers, agent: false, setHost: false, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) } as const;
     const req =
       proxy.kind === 'https'
         ? httpsRequest({ ...common, ...(isIP(proxy.host) === 0 ? { servername: proxy.host } : {}), ...(options.proxyCa === undefined ? {} : { ca: options.proxyCa }) })
