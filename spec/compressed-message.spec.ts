@@ -74,6 +74,24 @@ describe('reading a compressed message', () => {
     }
   });
 
+  it('fails at once when the stream ends, at a chunk boundary, before the document it declares is complete', async () => {
+    const short = Buffer.from(bson);
+    short.writeInt32LE(bson.length + 50, 0);
+    const { reader } = feed([deflateRawSync(short)]);
+    await assert.rejects(readCompressedMessage(reader, { ...options, read: { phase: 'read', timeoutMs: 60_000 } }), MessageFormatError);
+  });
+
+  it('resumes after the peer pauses mid-message (the end-of-stream check must not lose state)', async () => {
+    const half = compressed.length >> 1;
+    const { reader, stream } = feed([compressed.subarray(0, half)]);
+    const pending = readCompressedMessage(reader, { ...options, read: { phase: 'read', timeoutMs: 60_000 } });
+    // Sent only after the reader has checked whether the stream ended (it has not), and rebuilt its state.
+    setTimeout(() => stream.write(Buffer.concat([compressed.subarray(half), Buffer.from('NEXT')])), 250);
+    const out = await pending;
+    assert.ok(out?.equals(bson));
+    assert.equal(await rest(reader), 'NEXT');
+  });
+
   it('returns null on a clean end before the first byte', async () => {
     const { reader } = feed([], true);
     assert.equal(await readCompressedMessage(reader, options), null);

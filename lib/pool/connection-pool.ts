@@ -60,6 +60,8 @@ class EndpointPool {
   readonly idle: ClientConnection[] = [];
   readonly inUse = new Set<ClientConnection>();
   readonly waiters: Waiter[] = [];
+  /** Connection attempts under way, so that closing the client can stop them. */
+  readonly attempts = new Set<AbortController>();
   connecting = 0;
   generation = 0;
   constructor(readonly url: string) {}
@@ -179,15 +181,19 @@ export class ConnectionPool {
   async #create(ep: EndpointPool, open: ConnectionFactory, signal: AbortSignal | undefined): Promise<ClientConnection> {
     ep.connecting++;
     const started = performance.now();
+    const attempt = new AbortController();
+    ep.attempts.add(attempt);
     let connection: ClientConnection;
     try {
-      connection = await open(signal);
+      connection = await open(signal === undefined ? attempt.signal : AbortSignal.any([signal, attempt.signal]));
     } catch (err) {
+      ep.attempts.delete(attempt);
       ep.connecting--;
       ep.wakeOne();
       this.#notifyDrain();
       throw err;
     }
+    ep.attempts.delete(attempt);
     ep.connecting--;
     this.#tracked.set(connection, { endpoint: ep, generation: ep.generation });
     this.#emit('connectionCreated', { endpoint: ep.url, connectionId: connection.id });
@@ -337,9 +343,10 @@ export class ConnectionPool {
     await Promise.all(ending);
   }
 
-  /** Destroys every connection in use (used when closing is told to stop waiting). */
+  /** Destroys every connection in use and stops every attempt to open one (when closing must not wait). */
   destroyInUse(error: Error): void {
     for (const ep of this.#endpoints.values()) {
+      for (const attempt of ep.attempts) attempt.abort(error);
       for (const conn of [...ep.inUse]) this.discard(conn, 'poolClosed', error);
     }
   }

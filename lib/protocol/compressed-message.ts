@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { constants, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, type InflateRaw } from 'node:zlib';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
-import { ConnectionClosedError, MessageFormatError, MessageTooLargeError } from './errors.js';
+import { ConnectionClosedError, MessageFormatError, MessageTooLargeError, PhaseTimeoutError } from './errors.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -65,7 +65,7 @@ export async function readCompressedMessage(reader: ByteReader, options: ReadMes
         reader.unshift(leftover);
         return inflate.result();
       }
-      chunk = await reader.read(READ_CHUNK, options.read);
+      chunk = await nextChunk(reader, inflate, options.read);
       if (chunk === null) {
         throw new ConnectionClosedError(`The connection ended in the middle of a message (${inflate.compressedBytes} compressed bytes received)`);
       }
@@ -73,6 +73,28 @@ export async function readCompressedMessage(reader: ByteReader, options: ReadMes
   } finally {
     inflate.dispose();
   }
+}
+
+/** How long the peer may pause mid-message before we check whether the DEFLATE stream has in fact ended. */
+const QUIET_CHECK_MS = 100;
+
+/**
+ * The next chunk of a message. A DEFLATE stream that ends exactly at a chunk boundary with its document still
+ * incomplete looks, to zlib, like one that needs more input. If the peer then goes quiet, a finishing flush tells
+ * the two apart, so a truncated message fails at once instead of waiting out the read timeout.
+ */
+async function nextChunk(reader: ByteReader, inflate: MessageInflater, deadline: ReadDeadline | undefined): Promise<Buffer | null> {
+  const limit = deadline?.timeoutMs ?? Infinity;
+  if (limit <= QUIET_CHECK_MS) return reader.read(READ_CHUNK, deadline);
+  try {
+    return await reader.read(READ_CHUNK, { phase: 'quiet', timeoutMs: QUIET_CHECK_MS });
+  } catch (err) {
+    if (!(err instanceof PhaseTimeoutError) || err.phase !== 'quiet') throw err;
+  }
+  if (inflate.allConsumed && (await inflate.finishes())) {
+    throw new MessageFormatError('The message ended before the document it declares was complete');
+  }
+  return reader.read(READ_CHUNK, deadline === undefined ? undefined : { ...deadline, timeoutMs: limit - QUIET_CHECK_MS });
 }
 
 /** Output bound for the one-shot attempt: it runs on the event loop, so it must stay short. */
@@ -113,6 +135,11 @@ class MessageInflater {
 
   get compressedBytes(): number {
     return this.#fed;
+  }
+
+  /** True when zlib has taken every byte fed so far. */
+  get allConsumed(): boolean {
+    return this.#inflater.bytesWritten === this.#fed;
   }
 
   #createInflater(): InflateRaw {
@@ -160,7 +187,7 @@ class MessageInflater {
     // Every byte was consumed and the document is complete. Either the stream ended exactly at the chunk boundary
     // (the usual case: the sender wrote the message in one write) or its last bits are still to come. A finishing
     // flush tells the two apart: zlib reports a clean end only if the final block was seen.
-    if (await this.#finishes()) {
+    if (await this.finishes()) {
       return Buffer.alloc(0);
     }
     return undefined;
@@ -187,7 +214,11 @@ class MessageInflater {
     return this.#outLength === declared;
   }
 
-  async #finishes(): Promise<boolean> {
+  /**
+   * Whether the stream has ended, by a finishing flush. If it has not, the inflater is rebuilt from the bytes kept
+   * so far (the flush leaves it unusable), which costs one more inflation of the message so far.
+   */
+  async finishes(): Promise<boolean> {
     const probe = this.#inflater;
     const clean = await new Promise<boolean>((resolve) => {
       probe.once('error', () => resolve(false));

@@ -40,7 +40,8 @@ function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<vo
     };
     const onDrain = (): void => done();
     const onClose = (): void => done(new ConnectionClosedError('The connection closed while a data stream was being sent'));
-    const onError = (err: Error): void => done(err);
+    const onError = (err: NodeJS.ErrnoException): void =>
+      done(new ConnectionClosedError(`The connection failed while a data stream was being sent: ${err.code ?? err.message}`, { cause: err }));
     socket.on('drain', onDrain);
     socket.on('close', onClose);
     socket.on('error', onError);

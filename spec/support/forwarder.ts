@@ -50,6 +50,8 @@ export class Forwarder {
   pauseNew = false;
   /** Called for every chunk passed; may pause or kill the link (e.g. after so many bytes). */
   onData: ((link: Link, direction: 'up' | 'down') => void) | undefined;
+  /** May replace a chunk before it is passed on (to corrupt bytes in flight). */
+  transform: ((link: Link, direction: 'up' | 'down', chunk: Buffer) => Buffer) | undefined;
   readonly #server: Server;
 
   private constructor(server: Server) {
@@ -74,12 +76,12 @@ export class Forwarder {
       upstream.on('error', end).on('close', end);
       client.on('data', (chunk: Buffer) => {
         link.up += chunk.length;
-        upstream.write(chunk);
+        upstream.write(forwarder.transform?.(link, 'up', chunk) ?? chunk);
         forwarder.onData?.(link, 'up');
       });
       upstream.on('data', (chunk: Buffer) => {
         link.down += chunk.length;
-        client.write(chunk);
+        client.write(forwarder.transform?.(link, 'down', chunk) ?? chunk);
         forwarder.onData?.(link, 'down');
       });
       if (forwarder.pauseNew) upstream.pause();
