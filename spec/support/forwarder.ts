@@ -3,7 +3,7 @@
 // or pauses new connections before a byte has passed.
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Endpoint } from '../../lib/index.js';
-import { onCleanup } from './cleanup.js';
+import { onCleanup } from './cleanup-list.js';
 
 export class Link {
   /** Bytes passed from the client to the agent, and back. */
