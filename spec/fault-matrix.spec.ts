@@ -37,6 +37,7 @@ import { Forwarder } from './support/forwarder.js';
 import { identities } from './support/identities.js';
 import { payload } from './support/payload.js';
 import { startScriptedProxy } from './support/proxies.js';
+import { freePort } from './support/ports.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -100,13 +101,6 @@ function streamFrame(length: number, bodyLength: number, trailer: number): { res
   return { result: { $type: 'Halibut.DataStream, Halibut', id, length: new Int64(length) }, bytes };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 describe('fault matrix', () => {
   it('01 connection refused → ConnectError, nothing reached the agent', async () => {

@@ -20,6 +20,7 @@ import { eventually } from './support/eventually.js';
 import { Forwarder } from './support/forwarder.js';
 import { identities } from './support/identities.js';
 import { payload } from './support/payload.js';
+import { freePort } from './support/ports.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -30,18 +31,10 @@ function client(options: Partial<HalibutClientOptions> = {}): HalibutClient {
   return c;
 }
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('retries', () => {
   it('makes exactly N attempts against a port that refuses, and says so', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const c = client({ retry: { attempts: 3, delayMs: 5 } });
     const scheduled: number[] = [];
     c.on('retryScheduled', (e) => scheduled.push(e.attempt));
@@ -122,7 +115,7 @@ describe('retries', () => {
   });
 
   it('respects the retry window', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await assert.rejects(
       client({ retry: { attempts: 50, delayMs: 100, maxRetryTimeMs: 150 } }).call({ url: `https://127.0.0.1:${port}/`, thumbprint: ids.agent.thumbprint }, { service: 'S', method: 'M' }),
       (err: unknown) => err instanceof ConnectError && err.attempts !== undefined && err.attempts >= 2 && err.attempts <= 3,
@@ -226,7 +219,7 @@ describe('cancellation', () => {
   });
 
   it('aborting while waiting between retries stops the retries', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const c = client({ retry: { attempts: 10, delayMs: 60_000 } });
     const controller = new AbortController();
     c.once('retryScheduled', () => controller.abort());

@@ -1,25 +1,13 @@
 // 3: DataStream upload and download against raw TLS moving the same bytes on one connection; and how much the
 // client's memory grows while it does (streams must never be buffered whole).
-import { Readable } from 'node:stream';
 import { DataStream, HalibutClient } from '../../lib/index.js';
 import { compare, type BenchContext, type ScenarioResult } from '../support/context.js';
 import { rawConnect, readExact, u64, write } from '../support/raw-client.js';
 import { stats } from '../support/stats.js';
+import { blocks } from '../support/blocks.js';
 
 const MB = 1e6;
-const BLOCK = Buffer.alloc(64 * 1024, 0x33);
 
-function blocks(length: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= length) return void this.push(null);
-      const n = Math.min(BLOCK.length, length - sent);
-      sent += n;
-      this.push(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n));
-    },
-  });
-}
 
 /** Runs `fn` and returns its duration and the peak growth of this process's RSS meanwhile. */
 async function timedWithRss(fn: () => Promise<void>): Promise<{ ms: number; rssGrowth: number }> {

@@ -1,6 +1,7 @@
 // 1 and 2: small calls on pooled connections against raw TLS doing the same round trips with the same byte counts.
 import { deflateRawSync } from 'node:zlib';
-import { Guid, HalibutClient, Int32 } from '../../lib/index.js';
+import { Guid, HalibutClient } from '../../lib/index.js';
+import { describeEndpoint } from '../../lib/protocol/endpoint-description.js';
 import { encodeRequest, encodeResponse } from '../../lib/protocol/message-codec.js';
 import { compare, type BenchContext, type ScenarioResult } from '../support/context.js';
 import { rawConnect, readExact, write } from '../support/raw-client.js';
@@ -14,18 +15,7 @@ function wireSizes(url: string, thumbprint: string): { request: number; response
   const request = encodeRequest({
     id: `IBenchService::Echo[1] / ${activityId.toString()}`,
     activityId,
-    endpoint: {
-      PollingRequestQueueTimeout: '00:02:00',
-      PollingRequestMaximumMessageProcessingTimeout: '00:10:00',
-      RetryListeningSleepInterval: '00:00:01',
-      RetryCountLimit: new Int32(5),
-      ConnectionErrorRetryTimeout: '00:05:00',
-      TcpClientConnectTimeout: '00:01:00',
-      BaseUri: url,
-      RemoteThumbprint: thumbprint,
-      Proxy: null,
-      IsWebSocketEndpoint: false,
-    },
+    endpoint: describeEndpoint({ url, thumbprint, connectTimeoutMs: 60_000, retryAttempts: 5, retryDelayMs: 1000, retryWindowMs: 300_000 }),
     service: 'IBenchService',
     method: 'Echo',
     params: [TEXT],

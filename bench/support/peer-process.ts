@@ -4,10 +4,10 @@
 // Reads its configuration as JSON from argv[2], prints one JSON line describing what it started, runs until stdin ends.
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { createServer, type TLSSocket } from 'node:tls';
 import { DataStream, generateCertificate } from '../../lib/index.js';
 import { ListeningAgent } from '../../lib/testing/index.js';
+import { blocks } from './blocks.js';
 
 interface Config {
   trusted: string;
@@ -15,20 +15,7 @@ interface Config {
 }
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
 const identity = await generateCertificate({ commonName: 'bench peer' });
-const BLOCK = Buffer.alloc(64 * 1024, 0x5a);
 
-/** `length` bytes of a repeated block, produced as they are read. */
-export function blocks(length: number): Readable {
-  let sent = 0;
-  return new Readable({
-    read() {
-      if (sent >= length) return void this.push(null);
-      const n = Math.min(BLOCK.length, length - sent);
-      sent += n;
-      this.push(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n));
-    },
-  });
-}
 
 const services = {
   IBenchService: {

@@ -12,7 +12,8 @@ import { ConnectionPool, type EndpointStats, type Lease } from '../pool/connecti
 import type { IncomingStreams } from '../protocol/data-stream-wire.js';
 import { DataStreamError } from '../protocol/errors.js';
 import { ClientConnection } from '../protocol/client-connection.js';
-import { Guid, Int32, TimeSpan } from '../protocol/dotnet-values.js';
+import { Guid } from '../protocol/dotnet-values.js';
+import { describeEndpoint } from '../protocol/endpoint-description.js';
 import type { RequestMessage } from '../protocol/message-codec.js';
 import { RemoteError, remoteErrorFrom } from '../protocol/remote-errors.js';
 import { secureSocket } from '../transport/tls.js';
@@ -105,8 +106,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
     if (this.#closed) throw new ClientClosedError();
     const ep = this.#resolve(endpoint);
-    const message = this.#requestMessage(ep, request);
     const retry = resolveRetry(this.#retry, options.retry);
+    const message = this.#requestMessage(ep, request, retry);
     const { signal } = options;
     const event: CallEvent = { endpoint: ep.url, service: request.service, method: request.method, callId: message.id };
     const started = performance.now();
@@ -260,7 +261,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     return resolveEndpoint(endpoint, this.#proxy);
   }
 
-  #requestMessage(ep: ResolvedEndpoint, request: CallRequest): RequestMessage {
+  #requestMessage(ep: ResolvedEndpoint, request: CallRequest, retry: ResolvedRetryOptions): RequestMessage {
     if (typeof request?.service !== 'string' || request.service.length === 0) throw new TypeError('A call needs a service name');
     if (typeof request.method !== 'string' || request.method.length === 0) throw new TypeError('A call needs a method name');
     const activityId = Guid.random();
@@ -268,19 +269,14 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     return {
       id: `${request.service}::${request.method}[${++this.#callCounter}] / ${activityId.toString()}`,
       activityId,
-      // The shape Halibut 4.4.8 writes. The proxy is never described here: Halibut would put its password in it.
-      endpoint: {
-        PollingRequestQueueTimeout: '00:02:00',
-        PollingRequestMaximumMessageProcessingTimeout: '00:10:00',
-        RetryListeningSleepInterval: '00:00:01',
-        RetryCountLimit: new Int32(5),
-        ConnectionErrorRetryTimeout: '00:05:00',
-        TcpClientConnectTimeout: TimeSpan.fromMilliseconds(o.connectTimeoutMs).toString(),
-        BaseUri: ep.url,
-        RemoteThumbprint: ep.pins[0] ?? null,
-        Proxy: null,
-        IsWebSocketEndpoint: false,
-      },
+      endpoint: describeEndpoint({
+        url: ep.url,
+        thumbprint: ep.pins[0],
+        connectTimeoutMs: o.connectTimeoutMs,
+        retryAttempts: retry.attempts,
+        retryDelayMs: retry.delayMs,
+        retryWindowMs: retry.maxRetryTimeMs,
+      }),
       service: request.service,
       method: request.method,
       params: [...(request.params ?? [])],

@@ -7,6 +7,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.js';
+import { freePort } from './ports.js';
 import { eventually } from './eventually.js';
 
 /** Why a proxy binary cannot be used here, or undefined. Under CI a missing proxy is a failure, not a skip. */
@@ -16,13 +17,6 @@ export function proxyUnavailable(binary: string): string | undefined {
   return `${binary} is not installed (apt-get install ${binary})`;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function run(command: string, args: string[], port: number): Promise<void> {
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
