@@ -47,5 +47,6 @@ export default tseslint.config(
   layer('transport', ['protocol', 'pool', 'client', 'testing']),
   layer('protocol', ['pool', 'client', 'testing']),
   layer('pool', ['client', 'testing']),
-  layer('client', ['testing']),
+  layer('client', ['testing', 'cli']),
+  layer('discovery', ['protocol', 'pool', 'client', 'testing', 'cli']),
 );

@@ -5,6 +5,15 @@
  */
 export * from './client/index.js';
 export * from './certificates/index.js';
+export {
+  discoverAgent,
+  describeCertificate,
+  parseAgentUrl,
+  type DiscoverOptions,
+  type DiscoveredAgent,
+  type FriendlyPage,
+  type PresentedCertificate,
+} from './discovery/index.js';
 export { HalibutError, PhaseTimeoutError } from './errors.js';
 export {
   ConnectError,

@@ -1,0 +1,88 @@
+/**
+ * The options every command that talks to an agent shares — our certificate, the agent's pin, the proxy, the
+ * timeout — read from the command line first and the HALIBUT_* environment variables second. Secrets (PFX password,
+ * key passphrase) come from the environment only, so they never show in `ps` or shell history.
+ */
+import { loadCertificateFiles, normalizeThumbprint, type CertificateIdentity, type ProxyOption } from '../index.js';
+import { stringValue, type OptionSpecs, type OptionValues } from './command.js';
+import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+
+/** Environment variables the tool reads, by purpose. Documented in docs/cli.md. */
+export const ENV = {
+  cert: 'HALIBUT_CERT',
+  key: 'HALIBUT_KEY',
+  keyPassphrase: 'HALIBUT_KEY_PASSPHRASE',
+  pfx: 'HALIBUT_PFX',
+  pfxPassword: 'HALIBUT_PFX_PASSWORD',
+  thumbprint: 'HALIBUT_THUMBPRINT',
+  proxy: 'HALIBUT_PROXY',
+} as const;
+
+/** `--cert`, `--key`, `--pfx`: our identity. */
+export const certificateOptions: OptionSpecs = {
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  pfx: { type: 'string' },
+};
+
+/** `--thumbprint`, `--proxy`, `--timeout`. */
+export const agentOptions: OptionSpecs = {
+  thumbprint: { type: 'string', short: 't' },
+  proxy: { type: 'string' },
+  timeout: { type: 'string' },
+};
+
+/** Help text for {@link certificateOptions}. */
+export const CERTIFICATE_HELP = `Our certificate (the agent must trust its thumbprint):
+  --cert FILE          certificate, PEM or DER               (env HALIBUT_CERT)
+  --key FILE           its private key; passphrase from env HALIBUT_KEY_PASSPHRASE
+                                                             (env HALIBUT_KEY)
+  --pfx FILE           or a PFX/PKCS#12 file; password from env HALIBUT_PFX_PASSWORD
+                                                             (env HALIBUT_PFX)`;
+
+/** Help text for {@link agentOptions}. */
+export const AGENT_HELP = `Reaching the agent:
+  -t, --thumbprint T   the agent's certificate thumbprint to pin (env HALIBUT_THUMBPRINT)
+  --proxy URL          http://[user:pass@]host:port, socks5://host:port, 'env' to follow
+                       HTTPS_PROXY/NO_PROXY, or 'none' (default)          (env HALIBUT_PROXY)
+  --timeout MS         connect and TLS handshake deadline, each (default 10000)`;
+
+/** Loads our certificate from the options or the environment; undefined when none was named. */
+export async function loadOurCertificate(values: OptionValues, env: CliIo['env'], command: string): Promise<CertificateIdentity | undefined> {
+  const fromArgs = ['cert', 'key', 'pfx'].some((name) => stringValue(values, name) !== undefined);
+  const pick = (option: string, variable: string): string | undefined => (fromArgs ? stringValue(values, option) : nonEmpty(env[variable]));
+  const cert = pick('cert', ENV.cert);
+  const key = pick('key', ENV.key);
+  const pfx = pick('pfx', ENV.pfx);
+  if (pfx !== undefined) {
+    if (cert !== undefined || key !== undefined) throw new UsageError('Give either --pfx or --cert and --key, not both', command);
+    return loadCertificateFiles({ pfx, password: env[ENV.pfxPassword] });
+  }
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined) throw new UsageError('--key needs --cert (the certificate file)', command);
+  // A file holding both certificate and key is common (openssl pkcs12 -nodes writes one); then --cert is enough.
+  return loadCertificateFiles({ cert, key: key ?? cert, passphrase: env[ENV.keyPassphrase] });
+}
+
+/** The pinned thumbprint from `--thumbprint` or HALIBUT_THUMBPRINT, normalised; undefined when neither is set. */
+export function pinnedThumbprint(values: OptionValues, env: CliIo['env'], command: string): string | undefined {
+  const text = stringValue(values, 'thumbprint') ?? nonEmpty(env[ENV.thumbprint]);
+  if (text === undefined) return undefined;
+  try {
+    return normalizeThumbprint(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
+}
+
+/** The proxy from `--proxy` or HALIBUT_PROXY: `none`/`direct` mean no proxy; `env` follows HTTPS_PROXY & co. */
+export function proxyOption(values: OptionValues, env: CliIo['env']): ProxyOption {
+  const text = stringValue(values, 'proxy') ?? nonEmpty(env[ENV.proxy]);
+  if (text === undefined || text === 'none' || text === 'direct') return false;
+  return text;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

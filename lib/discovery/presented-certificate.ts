@@ -1,0 +1,37 @@
+/**
+ * What an agent's certificate says about itself, read from the DER it presented in the handshake. Nothing here is
+ * trusted: it is information for a person (or Octopus) to decide whether to pin that thumbprint.
+ */
+import { X509Certificate } from 'node:crypto';
+import { formatName, parseOpenSslDate } from '../certificates/build-identity.js';
+import { sha1Thumbprint, sha256Thumbprint } from '../certificates/thumbprint.js';
+
+/** The certificate an agent presented, as seen by {@link discoverAgent}. */
+export interface PresentedCertificate {
+  /** Subject on one line, most specific part first, e.g. `CN=Octopus Tentacle`. */
+  subject: string;
+  /** Issuer in the same form. Equal to the subject for the self-signed certificates Tentacles make. */
+  issuer: string;
+  /** SHA-1 of the DER: 40 uppercase hex digits, what Halibut pins and Tentacle shows. */
+  thumbprint: string;
+  /** SHA-256 of the DER: 64 uppercase hex digits, for display. */
+  thumbprintSha256: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** The certificate, PEM, so that it can be saved. */
+  pem: string;
+}
+
+/** Describes a certificate from its DER bytes or PEM text (the first certificate of a chain). */
+export function describeCertificate(der: Buffer | string): PresentedCertificate {
+  const x509 = new X509Certificate(der);
+  return {
+    subject: formatName(x509.subject),
+    issuer: formatName(x509.issuer),
+    thumbprint: sha1Thumbprint(x509),
+    thumbprintSha256: sha256Thumbprint(x509),
+    notBefore: parseOpenSslDate(x509.validFrom),
+    notAfter: parseOpenSslDate(x509.validTo),
+    pem: x509.toString(),
+  };
+}

@@ -1,0 +1,107 @@
+// Runs the `halibut` command line as a real child process (through tsx, so no build is needed), with an environment
+// cleaned of anything that would change its behaviour, and writes test identities where it can read them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { CertificateIdentity } from '../../lib/index.js';
+import { onCleanup } from './cleanup.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment the CLI runs in: ours without HALIBUT_*, proxy variables or DEBUG, plus `extra`. */
+function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (/^(HALIBUT_|DEBUG$|NODE_TEST|NODE_OPTIONS$)|_proxy$|_PROXY$/i.test(name)) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function spawnCli(args: readonly string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  );
+  return child;
+}
+
+function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs `halibut ARGS…` to completion. */
+export function halibut(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return collect(spawnCli(args, env));
+}
+
+/** A `halibut` process that keeps running (e.g. `agent`), read line by line. */
+export interface RunningCli {
+  child: ChildProcess;
+  /** The next line of standard output. */
+  nextLine(): Promise<string>;
+  /** Everything, once it has exited. */
+  result: Promise<CliResult>;
+}
+
+export function startHalibut(args: readonly string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawnCli(args, env);
+  const result = collect(child);
+  const lines = createInterface({ input: child.stdout! });
+  const queue: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => {
+    const next = waiting.shift();
+    if (next === undefined) queue.push(line);
+    else next(line);
+  });
+  return {
+    child,
+    result,
+    nextLine: () =>
+      new Promise<string>((resolve, reject) => {
+        const line = queue.shift();
+        if (line !== undefined) return resolve(line);
+        waiting.push(resolve);
+        void result.then((r) => reject(new Error(`halibut exited (${r.code ?? r.signal ?? ''}) before printing a line: ${r.stderr}`)));
+      }),
+  };
+}
+
+/** A temporary directory removed when the spec file ends. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'halibut-cli-'));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes an identity as `NAME.crt` and `NAME.key` in `dir`; returns the paths. */
+export function writeIdentity(dir: string, name: string, identity: CertificateIdentity): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  writeFileSync(cert, identity.cert);
+  writeFileSync(key, identity.key, { mode: 0o600 });
+  return { cert, key };
+}
