@@ -3,7 +3,7 @@
  * byte is written.
  */
 import { isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
@@ -29,6 +29,14 @@ export interface TlsOptions {
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
+/** What a handshake's errors and timeout are reported against. */
+export interface HandshakeContext {
+  endpoint: string;
+  via?: string | undefined;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
 /** OpenSSL reasons that mean the bytes coming back were not TLS records at all. */
 const NOT_TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
@@ -40,9 +48,9 @@ const NOT_TLS_CODES = new Set([
 
 /** Runs the TLS handshake over `socket` and checks the pin. Destroys the socket on any failure. */
 export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSocket> {
-  return new Promise<TLSSocket>((resolve, reject) => {
-    const tls = tlsConnect({
-      socket,
+  return runHandshake(
+    socket,
+    {
       cert: options.cert,
       key: options.key,
       minVersion: options.minVersion ?? 'TLSv1.2',
@@ -50,21 +58,42 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
       ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
-    });
+    },
+    { endpoint: options.endpoint, via: options.via, timeoutMs: options.handshakeTimeoutMs, signal: options.signal },
+    (tls) => {
+      const peer = tls.getPeerCertificate();
+      if (peer === null || peer.raw === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
+      checkPin(peer.raw, options.pins, options.endpoint);
+    },
+  );
+}
+
+/**
+ * The handshake itself, with its deadline, abort and error naming. `verify` runs once the handshake completes and
+ * before the socket is handed out; throwing from it fails the handshake. Exported for agent discovery, whose
+ * `verify` checks nothing because its purpose is to learn the certificate; every call path pins through
+ * {@link secureSocket}.
+ */
+export function runHandshake(socket: Socket, connect: ConnectionOptions, context: HandshakeContext, verify: (tls: TLSSocket) => void): Promise<TLSSocket> {
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const tls = tlsConnect({ ...connect, socket });
+    const via = (dropped: boolean): string => (context.via === undefined ? '' : ` (${context.via}${dropped ? ': the proxy may have dropped the tunnel' : ''})`);
     let settled = false;
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
+      context.signal?.removeEventListener('abort', onAbort);
       tls.off('secureConnect', onSecure);
       tls.off('error', onError);
       tls.off('close', onClose);
       if (err === undefined) {
-        debug('TLS %s with %s, agent thumbprint verified', tls.getProtocol(), options.endpoint);
+        debug('TLS %s with %s', tls.getProtocol(), context.endpoint);
         resolve(tls);
       } else {
-        debug('TLS with %s failed: %s', options.endpoint, err.message);
+        debug('TLS with %s failed: %s', context.endpoint, err.message);
+        // A late error (a reset after we gave up) has nobody to report to; keep it from crashing the process.
+        tls.on('error', () => undefined);
         tls.destroy();
         socket.destroy();
         reject(err);
@@ -72,9 +101,7 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
     };
     const onSecure = (): void => {
       try {
-        const peer = tls.getPeerCertificate();
-        if (peer === null || peer.raw === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
-        checkPin(peer.raw, options.pins, options.endpoint);
+        verify(tls);
         finish();
       } catch (err) {
         finish(err as Error);
@@ -82,34 +109,28 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
     };
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? '';
-      const dropped = code === 'ECONNRESET' || /disconnected/.test(err.message);
-      const via = options.via === undefined ? '' : ` (${options.via}${dropped ? ': the proxy may have dropped the tunnel' : ''})`;
       if (NOT_TLS_CODES.has(code)) {
         finish(
           new NotTlsError(
-            `The peer at ${options.endpoint}${via} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
+            `The peer at ${context.endpoint}${via(false)} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
             { cause: err },
           ),
         );
       } else {
-        finish(new TlsHandshakeError(`The TLS handshake with ${options.endpoint}${via} failed: ${err.message.trim()}`, { cause: err }));
+        const dropped = code === 'ECONNRESET' || /disconnected/.test(err.message);
+        finish(new TlsHandshakeError(`The TLS handshake with ${context.endpoint}${via(dropped)} failed: ${err.message.trim()}`, { cause: err }));
       }
     };
-    const onClose = (): void =>
-      finish(
-        new TlsHandshakeError(
-          `The peer at ${options.endpoint} closed the connection during the TLS handshake${options.via === undefined ? '' : ` (${options.via}: the proxy may have dropped the tunnel)`}`,
-        ),
-      );
-    const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
+    const onClose = (): void => finish(new TlsHandshakeError(`The peer at ${context.endpoint} closed the connection during the TLS handshake${via(true)}`));
+    const onAbort = (): void => finish(context.signal?.reason instanceof Error ? context.signal.reason : new Error('Aborted'));
     const timer = setTimeout(
-      () => finish(new PhaseTimeoutError('handshake', options.handshakeTimeoutMs, `no TLS handshake with ${options.endpoint}`)),
-      options.handshakeTimeoutMs,
+      () => finish(new PhaseTimeoutError('handshake', context.timeoutMs, `no TLS handshake with ${context.endpoint}`)),
+      context.timeoutMs,
     );
     tls.once('secureConnect', onSecure);
     tls.once('error', onError);
     tls.once('close', onClose);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted === true) onAbort();
+    context.signal?.addEventListener('abort', onAbort, { once: true });
+    if (context.signal?.aborted === true) onAbort();
   });
 }
