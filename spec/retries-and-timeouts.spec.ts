@@ -116,9 +116,12 @@ describe('retries', () => {
 
   it('respects the retry window', async () => {
     const port = await freePort();
+    // The budget of 50 attempts 100 ms apart would take 5 s; the 150 ms window must end it after a few. The last
+    // wait is cut to what is left of the window, so how many attempts fit depends on how long each one took: the
+    // bounds say only that the window, not the attempt budget, stopped the retries.
     await assert.rejects(
       client({ retry: { attempts: 50, delayMs: 100, maxRetryTimeMs: 150 } }).call({ url: `https://127.0.0.1:${port}/`, thumbprint: ids.agent.thumbprint }, { service: 'S', method: 'M' }),
-      (err: unknown) => err instanceof ConnectError && err.attempts !== undefined && err.attempts >= 2 && err.attempts <= 3,
+      (err: unknown) => err instanceof ConnectError && err.attempts !== undefined && err.attempts >= 2 && err.attempts <= 6,
     );
   });
 });
