@@ -48,5 +48,7 @@ export default tseslint.config(
   layer('protocol', ['pool', 'client', 'testing']),
   layer('pool', ['client', 'testing']),
   layer('client', ['testing', 'cli']),
+  layer('contracts', ['pool', 'client', 'testing', 'cli', 'tentacle', 'discovery']),
+  layer('tentacle', ['testing', 'cli']),
   layer('discovery', ['protocol', 'pool', 'client', 'testing', 'cli']),
 );

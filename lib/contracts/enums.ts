@@ -1,0 +1,49 @@
+/**
+ * Tentacle's enums and exit codes. Enums travel as integers (Json.NET writes no names), so each is a frozen map from
+ * name to number plus the union of its numbers.
+ */
+
+/** Whether a script takes its isolation mutex shared (`NoIsolation`) or exclusive (`FullIsolation`). */
+export const ScriptIsolationLevel = { NoIsolation: 0, FullIsolation: 1 } as const;
+export type ScriptIsolationLevel = (typeof ScriptIsolationLevel)[keyof typeof ScriptIsolationLevel];
+
+/**
+ * The shell an additional script body is for. Unlike the other enums it appears as a dictionary key, and Json.NET
+ * writes dictionary keys as enum names: `{"Bash": "..."}`.
+ */
+export const ScriptType = { PowerShell: 0, Bash: 1 } as const;
+export type ScriptTypeName = keyof typeof ScriptType;
+
+/** Where a script is in its life. Tentacle's source says these must never be re-ordered. */
+export const ProcessState = { Pending: 0, Running: 1, Complete: 2 } as const;
+export type ProcessState = (typeof ProcessState)[keyof typeof ProcessState];
+
+/** Where a log line came from: the script's stdout or stderr, or Tentacle's own diagnostics. */
+export const ProcessOutputSource = { StdOut: 0, StdErr: 1, Debug: 2 } as const;
+export type ProcessOutputSource = (typeof ProcessOutputSource)[keyof typeof ProcessOutputSource];
+
+/**
+ * Exit codes Tentacle produces itself. Any other value is the script's own. A cancelled running script reports what
+ * the killed process reports (137 on Linux), not {@link ScriptExitCodes.Canceled}, which is for a script cancelled
+ * while it still waited for its isolation mutex.
+ */
+export const ScriptExitCodes = {
+  /** `ExitCode` while the state is Pending or Running. */
+  Running: 0,
+  /** Tentacle failed around the script (e.g. could not write its log). */
+  Fatal: -41,
+  /** The shell could not be started. */
+  PowerShellInvocationError: -42,
+  /** Cancelled while waiting for the isolation mutex. */
+  Canceled: -43,
+  /** The isolation mutex was not acquired in time. */
+  Timeout: -44,
+  /** V2: a ticket the Tentacle has never seen. */
+  UnknownScript: -45,
+  /** V2: the script is no longer tracked (e.g. the Tentacle restarted while it ran). */
+  UnknownResult: -46,
+  /** Windows PowerShell never started within the startup-detection timeout. */
+  PowerShellNeverStarted: -47,
+  /** Kubernetes agent: the script's pod is gone. */
+  KubernetesScriptPodNotFound: -81,
+} as const;
