@@ -127,7 +127,8 @@ function describe(v: unknown): string {
   if (v instanceof Date) return 'a date';
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'object') return 'an object';
-  return `${typeof v} ${String(v as string | number | boolean | bigint | symbol)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${v}`;
+  return typeof v;
 }
 
 const ticket = (r: Reader): ScriptTicket => ({ TaskId: r.field('TaskId').string() });
