@@ -5,6 +5,8 @@
  */
 export * from './client/index.js';
 export * from './certificates/index.js';
+export * from './contracts/index.js';
+export * from './tentacle/index.js';
 export {
   discoverAgent,
   describeCertificate,

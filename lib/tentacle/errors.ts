@@ -1,0 +1,77 @@
+import { HalibutError } from '../errors.js';
+
+/** `downloadFile` asked for a file the agent does not have. Nothing was written locally. */
+export class RemoteFileNotFoundError extends HalibutError {
+  readonly code = 'ERR_REMOTE_FILE_NOT_FOUND';
+  constructor(
+    readonly endpoint: string,
+    readonly remotePath: string,
+  ) {
+    super(`The agent at ${endpoint} has no file '${remotePath}'`);
+  }
+}
+
+/** What the agent says it saved differs from what was sent: the file on the agent cannot be trusted. */
+export class UploadVerificationError extends HalibutError {
+  readonly code = 'ERR_UPLOAD_VERIFICATION';
+  constructor(
+    readonly endpoint: string,
+    readonly remotePath: string,
+    /** SHA-1 and length of the bytes sent. */
+    readonly sent: { sha1: string; length: number },
+    /** SHA-1 and length the agent reported. */
+    readonly reported: { sha1: string | null; length: number },
+  ) {
+    super(
+      `The upload of '${remotePath}' to ${endpoint} does not match what was sent: sent ${sent.length} bytes with SHA-1 ${sent.sha1}, ` +
+        `the agent reports ${reported.length} bytes with SHA-1 ${reported.sha1 ?? '(none)'}`,
+    );
+  }
+}
+
+/** A script ran longer than its `timeoutMs`; it was cancelled on the agent. */
+export class ScriptTimeoutError extends HalibutError {
+  readonly code = 'ERR_SCRIPT_TIMEOUT';
+  constructor(
+    readonly endpoint: string,
+    readonly timeoutMs: number,
+    /** The exit code the cancelled script reported, when the agent confirmed it ended. */
+    readonly exitCode: number | undefined,
+  ) {
+    super(`The script on ${endpoint} did not finish within ${timeoutMs} ms and was cancelled${exitCode === undefined ? '' : ` (exit code ${exitCode})`}`);
+  }
+}
+
+/** The agent offers no script service this library can drive (a Kubernetes agent). */
+export class UnsupportedScriptServiceError extends HalibutError {
+  readonly code = 'ERR_UNSUPPORTED_SCRIPT_SERVICE';
+  constructor(
+    readonly endpoint: string,
+    readonly capabilities: readonly string[],
+  ) {
+    super(`The agent at ${endpoint} offers no script service runScript supports (it lists: ${capabilities.join(', ') || 'nothing'})`);
+  }
+}
+
+/**
+ * A V1 StartScript failed after the request went out. V1 tickets are chosen by the agent, so the script may be
+ * running there with a ticket we never learned; V1 starts are never retried, as that could run it twice.
+ */
+export class ScriptStartUncertainError extends HalibutError {
+  readonly code = 'ERR_SCRIPT_START_UNCERTAIN';
+  constructor(endpoint: string, cause: unknown) {
+    super(
+      `Starting the script on ${endpoint} (IScriptService, V1) failed after the request was sent: the script may be running there; ` +
+        `it was not started again because V1 starts are not safe to repeat`,
+      { cause },
+    );
+  }
+}
+
+/** A cancelled script was still not reported complete by the agent when the time allowed for cancelling ran out. */
+export class ScriptCancelTimeoutError extends HalibutError {
+  readonly code = 'ERR_SCRIPT_CANCEL_TIMEOUT';
+  constructor(endpoint: string, timeoutMs: number) {
+    super(`The script on ${endpoint} was cancelled but the agent did not report it complete within ${timeoutMs} ms`);
+  }
+}

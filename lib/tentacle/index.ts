@@ -1,0 +1,13 @@
+/** High-level Tentacle operations: capabilities, scripts, file transfer. See docs/tentacle.md. */
+export { TentacleClient, type TentacleClientOptions } from './tentacle-client.js';
+export {
+  RemoteFileNotFoundError,
+  ScriptCancelTimeoutError,
+  ScriptStartUncertainError,
+  ScriptTimeoutError,
+  UnsupportedScriptServiceError,
+  UploadVerificationError,
+} from './errors.js';
+export { interpretCapabilities, meansNoCapabilitiesService } from './capabilities.js';
+export type { PollOptions } from './polling.js';
+export type * from './types.js';

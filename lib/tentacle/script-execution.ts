@@ -1,0 +1,217 @@
+/**
+ * The two ways a script runs on a listening Tentacle, following Octopus's own client.
+ *
+ * V2 (`IScriptServiceV2`): the client chooses the ticket, so starting twice is harmless and every call but
+ * CompleteScript is retried when a connection fails mid-call. V1 (`IScriptService`): the agent chooses the ticket,
+ * so a start is never repeated once it may have reached the agent. Both poll with back-off, cancel by calling
+ * CancelScript until the agent says Complete, and always finish with CompleteScript (best effort), which frees the
+ * workspace on the agent.
+ */
+import createDebug from 'debug';
+import type { HalibutClient } from '../client/halibut-client.js';
+import type { Endpoint } from '../client/endpoint.js';
+import { CallAbortedError } from '../client/errors.js';
+import { ContractError } from '../contracts/errors.js';
+import type { ProcessOutput, ScriptStatusResponse, ScriptTicket, StartScriptCommand, StartScriptCommandV2 } from '../contracts/dtos.js';
+import {
+  decodeScriptStatusResponse,
+  decodeScriptStatusResponseV2,
+  decodeScriptTicket,
+} from '../contracts/decode.js';
+import {
+  encodeCancelScriptCommand,
+  encodeCancelScriptCommandV2,
+  encodeCompleteScriptCommand,
+  encodeCompleteScriptCommandV2,
+  encodeScriptStatusRequest,
+  encodeScriptStatusRequestV2,
+  encodeStartScriptCommand,
+  encodeStartScriptCommandV2,
+} from '../contracts/encode.js';
+import { ProcessState, ScriptExitCodes } from '../contracts/enums.js';
+import { ScriptMethods, ServiceNames } from '../contracts/services.js';
+import { HalibutError } from '../errors.js';
+import { RemoteError } from '../protocol/remote-errors.js';
+import { pause, pollDelay, type ResolvedPollOptions } from './polling.js';
+import { ScriptCancelTimeoutError, ScriptStartUncertainError } from './errors.js';
+import type { ScriptServiceVersion } from './types.js';
+
+const debug = createDebug('halibut:tentacle');
+
+/** What an executor needs from the run that drives it. */
+export interface ExecutionContext {
+  client: HalibutClient;
+  endpoint: Endpoint;
+  /** The endpoint's URL, for messages. */
+  url: string;
+  /** Delivers the log records of a status response. */
+  emit: (records: readonly ProcessOutput[]) => void;
+  /** Fires when the caller cancels (or the script's time is up). */
+  cancel: AbortSignal;
+  poll: ResolvedPollOptions;
+  /** How many times a V2 call is tried when its connection fails after the request went out. */
+  idempotentAttempts: number;
+  /** How long cancelling (and the CompleteScript after it) may take before it is abandoned. */
+  cancelTimeoutMs: number;
+}
+
+/** How an execution ended. */
+export interface ExecutionOutcome {
+  ticket: string;
+  service: ScriptServiceVersion;
+  exitCode: number;
+  cancelled: boolean;
+  workspaceCleanedUp: boolean;
+}
+
+type Call = (method: string, param: Record<string, unknown>, signal: AbortSignal | undefined) => Promise<unknown>;
+
+function caller(ctx: ExecutionContext, service: string): Call {
+  return (method, param, signal) => ctx.client.call(ctx.endpoint, { service, method, params: [param] }, signal === undefined ? {} : { signal });
+}
+
+/** True for a failure after the request went out that says nothing about the agent's answer: worth repeating. */
+function lostMidCall(err: unknown): boolean {
+  return (
+    err instanceof HalibutError &&
+    err.connectionState === 'unknown' &&
+    !(err instanceof RemoteError) &&
+    !(err instanceof CallAbortedError) &&
+    !(err instanceof ContractError)
+  );
+}
+
+/** Tracks the status responses of one script: the sequence to ask from next, and the last state seen. */
+class StatusTracker {
+  sequence = 0;
+  last: ScriptStatusResponse | undefined;
+
+  constructor(private readonly ctx: ExecutionContext) {}
+
+  apply(status: ScriptStatusResponse): ScriptStatusResponse {
+    this.ctx.emit(status.Logs);
+    this.sequence = status.NextLogSequence;
+    this.last = status;
+    return status;
+  }
+
+  get complete(): boolean {
+    return this.last?.State === ProcessState.Complete;
+  }
+
+  get exitCode(): number {
+    return this.last?.ExitCode ?? ScriptExitCodes.Canceled;
+  }
+}
+
+export async function executeV2(ctx: ExecutionContext, command: StartScriptCommandV2): Promise<ExecutionOutcome> {
+  const call = caller(ctx, ServiceNames.ScriptServiceV2);
+  const ticket = command.ScriptTicket;
+  const status = new StatusTracker(ctx);
+  const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
+  const idempotent = async (method: string, param: () => Record<string, unknown>, signal: AbortSignal | undefined): Promise<ScriptStatusResponse> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return decodeScriptStatusResponseV2(await call(method, param(), signal), 'result');
+      } catch (err) {
+        if (attempt >= ctx.idempotentAttempts || signal?.aborted === true || !lostMidCall(err)) throw err;
+        debug('%s on %s lost mid-call (%s); trying again, as V2 calls are safe to repeat', method, ctx.url, (err as Error).message);
+        if (!(await pause(pollDelay(ctx.poll, attempt - 1), signal))) throw err;
+      }
+    }
+  };
+  const outcome = (cancelled: boolean, workspaceCleanedUp: boolean): ExecutionOutcome => ({
+    ticket: ticket.TaskId,
+    service: ServiceNames.ScriptServiceV2,
+    exitCode: status.exitCode,
+    cancelled,
+    workspaceCleanedUp,
+  });
+  const complete = async (): Promise<boolean> => {
+    try {
+      // Never repeated: it is the last call, and a failure only leaves a workspace behind.
+      await call(ScriptMethods.CompleteScript, encodeCompleteScriptCommandV2({ Ticket: ticket }), AbortSignal.timeout(ctx.cancelTimeoutMs));
+      return true;
+    } catch (err) {
+      debug('could not clean up the workspace of %s on %s: %s', ticket.TaskId, ctx.url, (err as Error).message);
+      return false;
+    }
+  };
+
+  try {
+    status.apply(await idempotent(ScriptMethods.StartScript, () => encodeStartScriptCommandV2(command), ctx.cancel));
+    for (let i = 0; !status.complete; i++) {
+      if (!(await pause(pollDelay(ctx.poll, i), ctx.cancel))) break;
+      status.apply(await idempotent(ScriptMethods.GetStatus, () => encodeScriptStatusRequestV2(request()), ctx.cancel));
+    }
+  } catch (err) {
+    if (!ctx.cancel.aborted) {
+      // The script may be running with nobody watching it: ask the agent to stop it before giving up.
+      await call(ScriptMethods.CancelScript, encodeCancelScriptCommandV2(request()), AbortSignal.timeout(ctx.cancelTimeoutMs)).catch(() => undefined);
+      throw err;
+    }
+    // Cancelled while the start was still connecting: nothing reached the agent, so there is nothing to stop.
+    if (status.last === undefined && err instanceof CallAbortedError && !err.requestMayHaveRun) return outcome(true, true);
+  }
+  if (status.complete && !ctx.cancel.aborted) return outcome(false, await complete());
+
+  // Cancelling: CancelScript until the agent reports the script complete. The caller's signal has fired, so these
+  // calls are bounded by their own deadline instead.
+  const deadline = AbortSignal.timeout(ctx.cancelTimeoutMs);
+  const wasComplete = status.complete;
+  for (let i = 0; !status.complete; i++) {
+    status.apply(await idempotent(ScriptMethods.CancelScript, () => encodeCancelScriptCommandV2(request()), deadline));
+    if (!status.complete && !(await pause(pollDelay(ctx.poll, i), deadline))) throw new ScriptCancelTimeoutError(ctx.url, ctx.cancelTimeoutMs);
+  }
+  return outcome(!wasComplete, await complete());
+}
+
+export async function executeV1(ctx: ExecutionContext, command: StartScriptCommand): Promise<ExecutionOutcome> {
+  const call = caller(ctx, ServiceNames.ScriptService);
+  let ticket: ScriptTicket;
+  try {
+    ticket = decodeScriptTicket(await call(ScriptMethods.StartScript, encodeStartScriptCommand(command), ctx.cancel), 'result');
+  } catch (err) {
+    if (err instanceof CallAbortedError && !err.requestMayHaveRun) {
+      return { ticket: '', service: ServiceNames.ScriptService, exitCode: ScriptExitCodes.Canceled, cancelled: true, workspaceCleanedUp: true };
+    }
+    if (err instanceof HalibutError && err.connectionState === 'unknown' && !(err instanceof RemoteError) && !(err instanceof ContractError)) {
+      throw new ScriptStartUncertainError(ctx.url, err);
+    }
+    throw err;
+  }
+  const status = new StatusTracker(ctx);
+  const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
+  const getStatus = async (signal: AbortSignal | undefined) =>
+    status.apply(decodeScriptStatusResponse(await call(ScriptMethods.GetStatus, encodeScriptStatusRequest(request()), signal), 'result'));
+
+  let cancelled = false;
+  try {
+    for (let i = 0; !status.complete; i++) {
+      if (!(await pause(pollDelay(ctx.poll, i), ctx.cancel))) break;
+      await getStatus(ctx.cancel);
+    }
+  } catch (err) {
+    if (!ctx.cancel.aborted) throw err;
+  }
+  const deadline = AbortSignal.timeout(ctx.cancelTimeoutMs);
+  if (!status.complete) {
+    cancelled = true;
+    status.apply(decodeScriptStatusResponse(await call(ScriptMethods.CancelScript, encodeCancelScriptCommand(request()), deadline), 'result'));
+    for (let i = 0; !status.complete; i++) {
+      if (!(await pause(pollDelay(ctx.poll, i), deadline))) throw new ScriptCancelTimeoutError(ctx.url, ctx.cancelTimeoutMs);
+      await getStatus(deadline);
+    }
+  }
+  // A V1 agent can report Complete before its last lines are in the log: one more read picks them up.
+  await getStatus(deadline);
+  let workspaceCleanedUp = false;
+  try {
+    const final = decodeScriptStatusResponse(await call(ScriptMethods.CompleteScript, encodeCompleteScriptCommand(request()), deadline), 'result');
+    ctx.emit(final.Logs);
+    workspaceCleanedUp = true;
+  } catch (err) {
+    debug('could not clean up the workspace of %s on %s: %s', ticket.TaskId, ctx.url, (err as Error).message);
+  }
+  return { ticket: ticket.TaskId, service: ServiceNames.ScriptService, exitCode: status.exitCode, cancelled, workspaceCleanedUp };
+}

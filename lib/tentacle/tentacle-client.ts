@@ -1,0 +1,169 @@
+/**
+ * The operations people run against a Tentacle: ask what it can do, run a script and watch its output, send and
+ * fetch files. Built on a {@link HalibutClient}, whose pool, pins, proxies and retries it uses as they are.
+ */
+import type { HalibutClient } from '../client/halibut-client.js';
+import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
+import type { ProcessOutput } from '../contracts/dtos.js';
+import { ServiceNames } from '../contracts/services.js';
+import { newScriptTicket } from '../contracts/ticket.js';
+import { TimeSpan } from '../protocol/dotnet-values.js';
+import { CapabilitiesCache } from './capabilities.js';
+import { ScriptTimeoutError, UnsupportedScriptServiceError } from './errors.js';
+import { downloadFile, uploadFile } from './file-transfer.js';
+import { LogLineReader } from './log-lines.js';
+import { POLL_DEFAULTS, type PollOptions, type ResolvedPollOptions } from './polling.js';
+import { DEFAULT_TASK_ID, startFields } from './script-command.js';
+import { executeV1, executeV2, type ExecutionContext, type ExecutionOutcome } from './script-execution.js';
+import { ScriptRunHandle } from './script-run.js';
+import type {
+  DownloadDestination,
+  DownloadedFile,
+  DownloadOptions,
+  LogLine,
+  RunScriptOptions,
+  ScriptResult,
+  ScriptRun,
+  TentacleCapabilities,
+  UploadedFile,
+  UploadOptions,
+  UploadSource,
+} from './types.js';
+
+export interface TentacleClientOptions {
+  /** How long an agent's capabilities are remembered. Default 600 000 ms, as Octopus caches them. */
+  capabilitiesCacheMs?: number;
+  /** Waits between status polls. Defaults: 300 ms growing by 1.15 per poll up to 5 s, as Octopus polls. */
+  poll?: PollOptions;
+  /**
+   * How long a V2 StartScript waits on the agent for the script to finish before answering, so that short scripts
+   * take one round trip. Default 5 000 ms, as Octopus sends.
+   */
+  startWaitMs?: number;
+  /** Tries of a V2 call whose connection failed after the request went out (V2 calls are safe to repeat). Default 5. */
+  idempotentAttempts?: number;
+  /** How long cancelling a script, and the cleanup after it, may take. Default 300 000 ms. */
+  cancelTimeoutMs?: number;
+}
+
+export class TentacleClient {
+  /** The client the calls go through. */
+  readonly halibut: HalibutClient;
+  readonly #capabilities: CapabilitiesCache;
+  readonly #poll: ResolvedPollOptions;
+  readonly #startWaitMs: number;
+  readonly #idempotentAttempts: number;
+  readonly #cancelTimeoutMs: number;
+
+  constructor(client: HalibutClient, options: TentacleClientOptions = {}) {
+    this.halibut = client;
+    this.#capabilities = new CapabilitiesCache(client, positive(options.capabilitiesCacheMs, 600_000, 'capabilitiesCacheMs', true));
+    this.#poll = { ...POLL_DEFAULTS, ...definedOnly(options.poll ?? {}) };
+    this.#startWaitMs = positive(options.startWaitMs, 5000, 'startWaitMs', true);
+    this.#idempotentAttempts = positive(options.idempotentAttempts, 5, 'idempotentAttempts', false);
+    this.#cancelTimeoutMs = positive(options.cancelTimeoutMs, 300_000, 'cancelTimeoutMs', false);
+  }
+
+  /**
+   * What the agent can do. Agents without a capabilities service (Tentacles before 6.3) are taken to offer the V1
+   * script service and file transfer, with `fallback: true`. Answers are cached per endpoint; `refresh` asks again.
+   */
+  capabilities(endpoint: Endpoint, options: { signal?: AbortSignal; refresh?: boolean } = {}): Promise<TentacleCapabilities> {
+    return this.#capabilities.get(endpoint, options);
+  }
+
+  /**
+   * Runs a script on the agent. The returned run is an async iterable of its log lines, as they arrive, and a
+   * promise of its result. The script service is chosen from the agent's capabilities (V2 where offered) unless
+   * `options.service` says otherwise. Cancelling (through `signal`, `run.cancel()` or `timeoutMs`) stops the script
+   * on the agent and waits until the agent confirms it; the workspace is cleaned up at the end in every case.
+   */
+  runScript(endpoint: Endpoint, options: RunScriptOptions): ScriptRun {
+    const fields = startFields(options);
+    const url = resolveEndpoint(endpoint).url;
+    const cancel = new AbortController();
+    const timedOut = { value: false };
+    const onAbort = (): void => cancel.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted === true) onAbort();
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut.value = true;
+            cancel.abort(new Error('timeout'));
+          }, positive(options.timeoutMs, 0, 'timeoutMs', false));
+
+    return new ScriptRunHandle(async (emit) => {
+      const reader = new LogLineReader(options.keepServiceMessages === true);
+      let lineCount = 0;
+      const ctx: ExecutionContext = {
+        client: this.halibut,
+        endpoint,
+        url,
+        emit: (records: readonly ProcessOutput[]) => {
+          const lines: LogLine[] = reader.read(records);
+          lineCount += lines.length;
+          emit(lines);
+        },
+        cancel: cancel.signal,
+        poll: this.#poll,
+        idempotentAttempts: this.#idempotentAttempts,
+        cancelTimeoutMs: this.#cancelTimeoutMs,
+      };
+      try {
+        const service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
+        const taskId = options.taskId ?? DEFAULT_TASK_ID;
+        const outcome: ExecutionOutcome =
+          service === ServiceNames.ScriptServiceV2
+            ? await executeV2(ctx, {
+                ...fields,
+                ScriptTicket: newScriptTicket(),
+                TaskId: taskId,
+                DurationToWaitForScriptToFinish: this.#startWaitMs === 0 ? null : TimeSpan.fromMilliseconds(this.#startWaitMs),
+              })
+            : await executeV1(ctx, { ...fields, TaskId: taskId });
+        if (timedOut.value && outcome.cancelled) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, outcome.exitCode);
+        const result: ScriptResult = { ...outcome, lineCount };
+        return result;
+      } finally {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      }
+    }, (reason) => cancel.abort(reason));
+  }
+
+  /**
+   * Sends a file to the agent, streamed, and checks the SHA-1 and length the agent reports against the bytes sent.
+   * A relative `remotePath` is resolved by the agent (against the Tentacle's home directory).
+   */
+  uploadFile(endpoint: Endpoint, remotePath: string, source: UploadSource, options?: UploadOptions): Promise<UploadedFile> {
+    return uploadFile(this.halibut, endpoint, remotePath, source, options);
+  }
+
+  /**
+   * Fetches a file from the agent into a local file (written under a temporary name and renamed when complete) or
+   * a Writable. A file the agent does not have rejects with RemoteFileNotFoundError and writes nothing.
+   */
+  downloadFile(endpoint: Endpoint, remotePath: string, destination: DownloadDestination, options?: DownloadOptions): Promise<DownloadedFile> {
+    return downloadFile(this.halibut, endpoint, remotePath, destination, options);
+  }
+
+  async #scriptService(endpoint: Endpoint, signal: AbortSignal): Promise<ScriptResult['service']> {
+    const capabilities = await this.capabilities(endpoint, { signal });
+    if (capabilities.kubernetes) throw new UnsupportedScriptServiceError(resolveEndpoint(endpoint).url, capabilities.supported);
+    return capabilities.scriptService;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string, zeroAllowed: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
+    throw new TypeError(`${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

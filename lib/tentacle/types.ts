@@ -1,0 +1,135 @@
+/**
+ * The shapes of the high-level Tentacle operations: what a caller passes and what comes back.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { CallOptions } from '../client/halibut-client.js';
+import type { DataStream } from '../protocol/data-stream.js';
+
+/** Which script service a run uses. */
+export type ScriptServiceVersion = 'IScriptService' | 'IScriptServiceV2';
+
+/** What an agent says it can do. */
+export interface TentacleCapabilities {
+  /** The capability strings, as the agent lists them (or the fallback for agents too old to say). */
+  supported: readonly string[];
+  /** True when the agent has no capabilities service and {@link supported} is the fallback for old Tentacles. */
+  fallback: boolean;
+  /** The script service runScript will use: V2 when the agent lists `IScriptServiceV2`, else V1. */
+  scriptService: ScriptServiceVersion;
+  /** True when the agent is a Kubernetes agent (its script service is not supported by runScript). */
+  kubernetes: boolean;
+}
+
+/** A file put into the script's working directory before it runs. */
+export interface ScriptFileInput {
+  /** Path relative to the working directory. */
+  name: string;
+  /** The file's bytes: text (UTF-8), bytes, or a DataStream (e.g. `DataStream.fromFile`). */
+  contents: string | Uint8Array | DataStream;
+  /** Stores the file AES-encrypted on the agent with this password (Calamari reads such files). */
+  encryptionPassword?: string;
+}
+
+export interface RunScriptOptions {
+  /** The script. */
+  body: string;
+  /** Which shell the body is for. Default `bash`. A `powershell` body is sent as the PowerShell script too. */
+  syntax?: 'bash' | 'powershell';
+  /** Files saved into the working directory first. */
+  files?: readonly ScriptFileInput[];
+  /** Arguments, passed to the script exactly as given (they are quoted for the agent's command line). */
+  arguments?: readonly string[];
+  /** `full` waits for every other script using the same mutex; `none` (default) only for `full` ones. */
+  isolation?: 'none' | 'full';
+  /** The isolation mutex. Default `RunningScript`, the agent-wide one. */
+  mutexName?: string;
+  /** How long to wait for the mutex; default no limit. */
+  mutexTimeoutMs?: number;
+  /** The task the script belongs to (shown in the agent's mutex messages). Default `ServerTasks-halibut-client`. */
+  taskId?: string;
+  /** Cancel the script on the agent if it runs longer than this; the run then rejects with ScriptTimeoutError. */
+  timeoutMs?: number;
+  /** Cancels the script on the agent; the result then says `cancelled: true`. */
+  signal?: AbortSignal;
+  /** Force a script service instead of choosing from the capabilities. */
+  service?: ScriptServiceVersion;
+  /** Keep the `##octopus[...]` level markers as log lines (default: they are consumed and set `level`). */
+  keepServiceMessages?: boolean;
+}
+
+/** One line of a script's output. */
+export interface LogLine {
+  source: 'stdout' | 'stderr' | 'debug';
+  text: string;
+  /** When the agent saw the line. */
+  time: Date;
+  /** The level set by the last `##octopus[stdout-…]` marker: `default`, `verbose` or `wait`. */
+  level: 'default' | 'verbose' | 'wait';
+}
+
+/** How a script ended. */
+export interface ScriptResult {
+  /** The script's exit code, or one of Tentacle's own (see ScriptExitCodes). */
+  exitCode: number;
+  /** True when the run was cancelled (by `signal` or `timeoutMs`) before it completed by itself. */
+  cancelled: boolean;
+  /** The ticket the agent knows the script by. */
+  ticket: string;
+  /** The script service used. */
+  service: ScriptServiceVersion;
+  /** Log lines delivered, markers excluded. */
+  lineCount: number;
+  /** False when the final CompleteScript failed, so the script's workspace may remain on the agent. */
+  workspaceCleanedUp: boolean;
+}
+
+/**
+ * A running script: iterate it for log lines as they arrive, and await it (or `result`) for how it ended. Lines are
+ * buffered until read, so a run that is awaited without being iterated still completes.
+ */
+export interface ScriptRun extends AsyncIterable<LogLine>, PromiseLike<ScriptResult> {
+  /** The same as awaiting the run. */
+  readonly result: Promise<ScriptResult>;
+  /** Cancels the script on the agent (the same as aborting `signal`). */
+  cancel(reason?: unknown): void;
+}
+
+/** Progress of a transfer. */
+export interface TransferProgress {
+  bytes: number;
+  /** The total, when known. */
+  total: number | undefined;
+}
+
+export interface UploadOptions extends Pick<CallOptions, 'signal'> {
+  /** Needed when the source is a Readable: the exact number of bytes it will produce. */
+  length?: number;
+  /** Called as bytes go out (at most every 64 KiB and once at the end). */
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** What an upload saved, checked against what was sent. */
+export interface UploadedFile {
+  /** The absolute path on the agent. */
+  fullPath: string;
+  /** Lowercase hex SHA-1, reported by the agent and equal to that of the bytes sent. */
+  sha1: string;
+  length: number;
+}
+
+export interface DownloadOptions extends Pick<CallOptions, 'signal'> {
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** What a download wrote. */
+export interface DownloadedFile {
+  length: number;
+  /** Lowercase hex SHA-1 of the bytes received. */
+  sha1: string;
+}
+
+/** Where an upload's bytes come from: a file path, bytes, a Readable of known length, or a DataStream. */
+export type UploadSource = string | Uint8Array | Readable | DataStream;
+
+/** Where a download's bytes go: a file path or a Writable. */
+export type DownloadDestination = string | Writable;
