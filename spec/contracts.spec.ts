@@ -262,6 +262,8 @@ describe('Tentacle contracts: reading', () => {
       () => decodeScriptStatusResponseV2(broken, 'result'),
       (err: unknown) => err instanceof ContractError && err.path === 'result.Logs[0].Source' && /one of 0, 1, 2, got 7/.test(err.message),
     );
+    const inherited = { ...encodeStartScriptCommandV2(startV2()), Scripts: { toString: 'echo' } };
+    assert.throws(() => decodeStartScriptCommandV2(inherited), (err: unknown) => err instanceof ContractError && /unknown script type 'toString'/.test(err.message));
     assert.throws(() => decodeScriptTicket({ TaskId: null }), (err: unknown) => err instanceof ContractError && err.path === 'value.TaskId');
     assert.throws(() => decodeScriptTicket('ticket'), (err: unknown) => err instanceof ContractError && /must be an object/.test(err.message));
   });

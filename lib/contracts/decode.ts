@@ -149,7 +149,7 @@ function scriptBodies(r: Reader): ScriptBodies {
   if (r.value === null || r.value === undefined) return {};
   const out: ScriptBodies = {};
   for (const [key, body] of Object.entries(r.object())) {
-    if (!(key in ScriptType)) r.fail(`has an unknown script type '${key}'`);
+    if (!Object.hasOwn(ScriptType, key)) r.fail(`has an unknown script type '${key}'`);
     out[key as ScriptTypeName] = new Reader(r.type, body, `${r.path}.${key}`).string();
   }
   return out;
