@@ -2,3 +2,11 @@ export { ListeningAgent, type AgentAddress, type ListeningAgentEvents, type List
 export { RemoteFailure } from './remote-failure.js';
 export { DEFAULT_FRIENDLY_HTML } from './friendly-page.js';
 export type { CallContext, ServiceImplementation } from './service-dispatch.js';
+export {
+  createTentacleServices,
+  startTentacleAgent,
+  type StartedTentacleAgent,
+  type TentacleAgentOptions,
+  type TentacleServices,
+  type TentacleServicesOptions,
+} from './tentacle/index.js';
