@@ -4,7 +4,9 @@
  */
 import type { HalibutClient } from '../client/halibut-client.js';
 import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
+import { CallAbortedError } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
+import { ScriptExitCodes } from '../contracts/enums.js';
 import { ServiceNames } from '../contracts/services.js';
 import { newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
@@ -112,7 +114,15 @@ export class TentacleClient {
         cancelTimeoutMs: this.#cancelTimeoutMs,
       };
       try {
-        const service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
+        let service: ScriptResult['service'];
+        try {
+          service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
+        } catch (err) {
+          // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
+          if (!(err instanceof CallAbortedError) || !cancel.signal.aborted) throw err;
+          if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
+          return { ticket: '', service: ServiceNames.ScriptService, exitCode: ScriptExitCodes.Canceled, cancelled: true, workspaceCleanedUp: true, lineCount: 0 };
+        }
         const taskId = options.taskId ?? DEFAULT_TASK_ID;
         const outcome: ExecutionOutcome =
           service === ServiceNames.ScriptServiceV2
