@@ -1,10 +1,14 @@
 // The demo: starts the embeddable listening agent on loopback with freshly generated certificates, pins it, and
 // drives it through the client: a string, longs, a $type object, a remote error, and a 64 MiB DataStream up and
-// back down, with throughput. Run it with `npm run demo`.
+// back down, with throughput; then, through the Tentacle services, runs a real bash script with its output
+// streamed live, and uploads a file and downloads it back with verified hashes. Run it with `npm run demo`.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DataStream, HalibutClient, Int64, RemoteError, dotnetObject, generateCertificate } from 'halibut-client';
-import { ListeningAgent } from 'halibut-client/testing';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataStream, HalibutClient, Int64, RemoteError, TentacleClient, dotnetObject, generateCertificate } from 'halibut-client';
+import { startTentacleAgent } from 'halibut-client/testing';
 
 interface IDemoService {
   SayHello(name: string): string;
@@ -48,7 +52,8 @@ const [agentIdentity, clientIdentity] = await Promise.all([
   generateCertificate({ commonName: 'Demo Server' }),
 ]);
 
-const agent = new ListeningAgent({
+// The agent serves the Tentacle services (scripts, files, capabilities) and a demo service of our own.
+const agent = await startTentacleAgent({
   certificate: agentIdentity,
   trustedThumbprints: [clientIdentity.thumbprint],
   services: {
@@ -65,11 +70,10 @@ const agent = new ListeningAgent({
     },
   },
 });
-const address = await agent.listen({ host: '127.0.0.1', port: 0 });
-console.log(`Agent listening at ${address.url} with thumbprint ${address.thumbprint}`);
+console.log(`Agent listening at ${agent.url} with thumbprint ${agent.thumbprint}`);
 
 const client = new HalibutClient({ certificate: clientIdentity });
-const endpoint = { url: address.url, thumbprint: address.thumbprint };
+const endpoint = agent.endpoint;
 const demo = client.service<IDemoService>(endpoint, 'IDemoService');
 
 try {
@@ -102,6 +106,35 @@ try {
   const callMs = performance.now() - started;
   console.log(`${calls} sequential calls on one pooled connection in ${callMs.toFixed(0)} ms (${((calls / callMs) * 1000).toFixed(0)} calls/s)`);
   console.log('Connections in the pool:', client.stats(endpoint));
+
+  const tentacle = new TentacleClient(client);
+  const capabilities = await tentacle.capabilities(endpoint);
+  console.log(`Capabilities        → ${capabilities.supported.join(', ')} (scripts run with ${capabilities.scriptService})`);
+
+  console.log('Running a deployment script, its output streamed as it runs:');
+  const run = tentacle.runScript(endpoint, {
+    body: ['echo "Deploying $1"', 'for step in fetch unpack configure; do echo "  $step…"; sleep 0.2; done', 'cat notes.txt', 'echo "a warning on stderr" >&2', 'exit 0'].join('\n'),
+    arguments: ['MyApp 1.2.3'],
+    files: [{ name: 'notes.txt', contents: '  release notes: fixed the frobnicator\n' }],
+  });
+  for await (const line of run) {
+    if (line.source !== 'debug' && line.level === 'default') console.log(`  [${line.source}] ${line.text}`);
+  }
+  const result = await run;
+  console.log(`Script finished     → exit code ${result.exitCode} via ${result.service}, workspace cleaned up: ${result.workspaceCleanedUp}`);
+
+  const scratch = mkdtempSync(join(tmpdir(), 'halibut-demo-'));
+  try {
+    const local = join(scratch, 'package.zip');
+    writeFileSync(local, randomBytes(8 * MiB));
+    const uploaded = await tentacle.uploadFile(endpoint, 'Files/package.zip', local);
+    console.log(`uploadFile 8 MiB    → ${uploaded.fullPath}, SHA-1 ${uploaded.sha1} (verified against the bytes sent)`);
+    const downloaded = await tentacle.downloadFile(endpoint, 'Files/package.zip', join(scratch, 'copy.zip'));
+    if (downloaded.sha1 !== uploaded.sha1) throw new Error('The download differs from the upload');
+    console.log(`downloadFile        → ${downloaded.length} bytes back, SHA-1 ${downloaded.sha1}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 } finally {
   await client.close();
   await agent.close();
