@@ -25,12 +25,12 @@ describe('halibut (no command) and --help', () => {
   it('lists the commands and exit codes', async () => {
     const r = await halibut(['--help']);
     assert.equal(r.code, 0);
-    for (const name of ['probe', 'discover', 'call', 'cert new', 'cert show', 'agent']) assert.match(r.stdout, new RegExp(`\\n  ${name} `));
+    for (const name of ['probe', 'discover', 'capabilities', 'call', 'run', 'upload', 'download', 'cert new', 'cert show', 'agent']) assert.match(r.stdout, new RegExp(`\\n  ${name} `));
     assert.match(r.stdout, /Exit codes: 0 success, 1 the operation failed, 2 usage error/);
   });
 
   it('every command has --help', async () => {
-    for (const name of [['probe'], ['discover'], ['call'], ['cert', 'new'], ['cert', 'show'], ['agent']]) {
+    for (const name of [['probe'], ['discover'], ['capabilities'], ['call'], ['run'], ['upload'], ['download'], ['cert', 'new'], ['cert', 'show'], ['agent']]) {
       const r = await halibut([...name, '--help']);
       assert.equal(r.code, 0, name.join(' '));
       assert.match(r.stdout, new RegExp(`^Usage: halibut ${name.join(' ')}`));
@@ -184,11 +184,12 @@ describe('halibut call', () => {
 describe('halibut agent', () => {
   it('listens, prints its URL and thumbprint, serves trusted clients, and stops on Ctrl-C', async () => {
     const agent = startHalibut(['agent', '--port', '0', '--cert', agentFiles.cert, '--key', agentFiles.key, '--trust', ids.client.thumbprint, '--json']);
-    const started = JSON.parse(await agent.nextLine()) as { url: string; thumbprint: string; trusted: string[]; services: string[] };
+    const started = JSON.parse(await agent.nextLine()) as { url: string; thumbprint: string; trusted: string[]; services: string[]; fileRoot: string };
     assert.match(started.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
     assert.equal(started.thumbprint, ids.agent.thumbprint);
     assert.deepEqual(started.trusted, [ids.client.thumbprint]);
-    assert.deepEqual(started.services, ['IEchoService']);
+    assert.ok(started.services.includes('IEchoService'), started.services.join(', '));
+    assert.ok(started.services.includes('IScriptServiceV2'), started.services.join(', '));
 
     const call = await halibut(['call', started.url, 'IEchoService', 'SayHello', '["agent"]', '-t', started.thumbprint, '--cert', client.cert, '--key', client.key]);
     assert.equal(call.code, 0, call.stderr);

@@ -26,6 +26,11 @@ export interface Command {
   summary: string;
   /** The full `--help` text (usage, description, options, examples). */
   help: string;
+  /**
+   * True when `--json` prints JSON Lines, each with a `type` (`run`'s log lines and result): a failure is then
+   * printed as `{ "type": "error", "ok": false, "error": … }`, so that every line says what it is.
+   */
+  jsonLines?: boolean;
   /** Options besides `--help` and `--json`, which every command has. */
   options: OptionSpecs;
   /** Does the work; resolves to the process exit code. Throws for failures (see run-cli.ts for the mapping). */

@@ -3,8 +3,8 @@
  * timeout — read from the command line first and the HALIBUT_* environment variables second. Secrets (PFX password,
  * key passphrase) come from the environment only, so they never show in `ps` or shell history.
  */
-import { loadCertificateFiles, normalizeThumbprint, type CertificateIdentity, type ProxyOption } from '../index.js';
-import { stringValue, type OptionSpecs, type OptionValues } from './command.js';
+import { HalibutClient, loadCertificateFiles, normalizeThumbprint, type CertificateIdentity, type Endpoint, type ProxyOption } from '../index.js';
+import { millisecondsValue, stringValue, type OptionSpecs, type OptionValues } from './command.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -81,6 +81,47 @@ export function proxyOption(values: OptionValues, env: CliIo['env']): ProxyOptio
   const text = stringValue(values, 'proxy') ?? nonEmpty(env[ENV.proxy]);
   if (text === undefined || text === 'none' || text === 'direct') return false;
   return text;
+}
+
+/** `--attempts N`, for the commands that build a client with {@link connectToAgent}. */
+export const attemptsOption: OptionSpecs = {
+  attempts: { type: 'string' },
+};
+
+/** Help text for {@link attemptsOption}, with the command's default. */
+export function attemptsHelp(fallback: number): string {
+  return `  --attempts N         connection attempts before giving up (default ${fallback}; retries happen only before
+                       a request reaches the agent, so nothing runs twice)`;
+}
+
+/** A client for one agent, built from the shared options; close `client` when done. */
+export interface AgentConnection {
+  client: HalibutClient;
+  endpoint: Endpoint;
+}
+
+/**
+ * Builds a client for `url` from {@link certificateOptions}, {@link agentOptions} and {@link attemptsOption} (or the
+ * environment). The pin and our certificate are required: these commands act on the agent, so they must know it is
+ * the right one and it must know us.
+ */
+export async function connectToAgent(url: string, values: OptionValues, env: CliIo['env'], command: string, defaults: { attempts: number }): Promise<AgentConnection> {
+  const thumbprint = pinnedThumbprint(values, env, command);
+  if (thumbprint === undefined) throw new UsageError("The agent's thumbprint is needed (--thumbprint or HALIBUT_THUMBPRINT); 'halibut discover <url>' shows it", command);
+  const timeoutMs = millisecondsValue(values, 'timeout', 10_000, command);
+  const attemptsText = stringValue(values, 'attempts');
+  const attempts = attemptsText === undefined ? defaults.attempts : Number(attemptsText);
+  if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts must be a whole number from 1 (got '${attemptsText ?? ''}')`, command);
+  const certificate = await loadOurCertificate(values, env, command);
+  if (certificate === undefined) throw new UsageError('Our certificate is needed: --cert FILE --key FILE, or --pfx FILE (or HALIBUT_CERT/HALIBUT_KEY, HALIBUT_PFX)', command);
+  const client = new HalibutClient({
+    certificate,
+    proxy: proxyOption(values, env),
+    connectTimeoutMs: timeoutMs,
+    handshakeTimeoutMs: timeoutMs,
+    retry: attempts === 1 ? false : { attempts },
+  });
+  return { client, endpoint: { url, thumbprint } };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -19,9 +19,15 @@ import {
   ProxyProtocolError,
   ProxyRefusedError,
   RemoteError,
+  RemoteFileNotFoundError,
+  ScriptCancelTimeoutError,
+  ScriptStartUncertainError,
+  ScriptTimeoutError,
   ServiceNotFoundError,
   MethodNotFoundError,
   TlsHandshakeError,
+  UnsupportedScriptServiceError,
+  UploadVerificationError,
 } from '../index.js';
 import { CheckFailedError, UsageError } from './errors.js';
 
@@ -73,6 +79,13 @@ function hintFor(error: Error): string | undefined {
   if (error instanceof ProxyError) return 'Check the --proxy URL, and that the proxy is running and reachable.';
   if (error instanceof ServiceNotFoundError) return 'The agent has no service by that name: check the spelling (the interface name without namespace, e.g. IScriptServiceV2).';
   if (error instanceof MethodNotFoundError) return 'The service has no such method: use the .NET name without the Async suffix.';
+  if (error instanceof RemoteFileNotFoundError)
+    return 'Check the remote path: a relative one is resolved on the agent, not here, so an absolute path is the safer way to name a file.';
+  if (error instanceof UploadVerificationError) return 'The file on the agent is not what was sent: upload it again, and check the agent\'s disk space if it happens again.';
+  if (error instanceof ScriptTimeoutError) return 'The script was cancelled on the agent: give it longer with --script-timeout, or find out why it hangs (--verbose shows the agent\'s own log lines).';
+  if (error instanceof ScriptCancelTimeoutError) return 'The agent did not confirm that the script stopped: check on the agent whether it still runs.';
+  if (error instanceof ScriptStartUncertainError) return 'Check on the agent whether the script ran before running it again (the old script service cannot tell).';
+  if (error instanceof UnsupportedScriptServiceError) return 'halibut run drives Tentacle\'s script services; a Kubernetes agent runs scripts in pods, through Octopus.';
   if (error instanceof RemoteError) return undefined;
   if (error instanceof CertificatePasswordError) return 'Set the password in HALIBUT_PFX_PASSWORD (PFX) or the passphrase in HALIBUT_KEY_PASSPHRASE (PEM key).';
   if (error instanceof CertificateKeyMismatchError) return 'Give the key file that was created together with this certificate.';

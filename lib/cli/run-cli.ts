@@ -24,7 +24,8 @@ Every command takes --help and --json. Certificates, the agent's thumbprint and 
 environment: HALIBUT_CERT, HALIBUT_KEY, HALIBUT_KEY_PASSPHRASE, HALIBUT_PFX, HALIBUT_PFX_PASSWORD,
 HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win.
 
-Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C).
+Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C); run exits with the
+script's own code.
 Documentation: docs/cli.md`;
 
 /** Runs `halibut` with `argv` (without node and the script) and resolves to the exit code. */
@@ -53,7 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const code = io.interrupted.aborted ? ExitCode.interrupted : usage ? ExitCode.usage : ExitCode.failed;
     const explained = explain(err instanceof UsageError || !usage ? err : new UsageError((err as Error).message, command?.name));
     if (json) {
-      io.out(toJsonLine({ ok: false, error: explained }));
+      io.out(toJsonLine(command?.jsonLines === true ? { type: 'error', ok: false, error: explained } : { ok: false, error: explained }));
     } else {
       io.err(`error: ${io.interrupted.aborted ? 'interrupted' : explained.message}\n`);
       if (explained.hint !== undefined && !io.interrupted.aborted) io.err(`fix: ${explained.hint}\n`);

@@ -105,3 +105,13 @@ export function writeIdentity(dir: string, name: string, identity: CertificateId
   writeFileSync(key, identity.key, { mode: 0o600 });
   return { cert, key };
 }
+
+/** Reads standard output line by line until `done` accepts one; resolves to the lines read, that one included. */
+export async function linesUntil(running: RunningCli, done: (line: string) => boolean): Promise<string[]> {
+  const lines: string[] = [];
+  for (;;) {
+    const line = await running.nextLine();
+    lines.push(line);
+    if (done(line)) return lines;
+  }
+}

@@ -2,9 +2,24 @@
 import type { Command } from '../command.js';
 import { agentCommand } from './agent.js';
 import { callCommand } from './call.js';
+import { capabilitiesCommand } from './capabilities.js';
 import { certNewCommand } from './cert-new.js';
 import { certShowCommand } from './cert-show.js';
 import { discoverCommand } from './discover.js';
+import { downloadCommand } from './download.js';
 import { probeCommand } from './probe.js';
+import { runCommand } from './run.js';
+import { uploadCommand } from './upload.js';
 
-export const COMMANDS: readonly Command[] = [probeCommand, discoverCommand, callCommand, certNewCommand, certShowCommand, agentCommand];
+export const COMMANDS: readonly Command[] = [
+  probeCommand,
+  discoverCommand,
+  capabilitiesCommand,
+  callCommand,
+  runCommand,
+  uploadCommand,
+  downloadCommand,
+  certNewCommand,
+  certShowCommand,
+  agentCommand,
+];
