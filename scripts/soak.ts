@@ -1,11 +1,12 @@
-// The soak: mixed calls, uploads and downloads with hash checks against several agents, each behind a forwarder
+// The soak: mixed calls, uploads and downloads with hash checks, and script runs whose every output line is
+// checked, against several agents (each serving the Tentacle services too), each behind a forwarder
 // that injects random faults (killed and reset connections, stalls, corrupted bytes). At the end it reports what
 // was done and fails if any call produced an untyped error or wrong data (nothing may be lost or corrupted
 // silently), or if sockets, timers or memory did not come back to where they started.
 // Usage: npm run soak -- --minutes N [--seed S] [--json FILE]
 import { writeFileSync } from 'node:fs';
-import { DataStream, HalibutClient, HalibutError, generateCertificate, type Endpoint } from '../lib/index.js';
-import { ListeningAgent } from '../lib/testing/index.js';
+import { DataStream, HalibutClient, HalibutError, TentacleClient, generateCertificate, type Endpoint } from '../lib/index.js';
+import { ListeningAgent, createTentacleServices, type TentacleServices } from '../lib/testing/index.js';
 import { Forwarder } from '../spec/support/forwarder.js';
 import { payload, sha256 } from '../spec/support/payload.js';
 import { closeAll } from '../spec/support/cleanup-list.js';
@@ -43,10 +44,13 @@ const services = {
 };
 
 const agents: ListeningAgent[] = [];
+const tentacles: TentacleServices[] = [];
 const forwarders: Forwarder[] = [];
 const endpoints: Endpoint[] = [];
 for (let i = 0; i < 3; i++) {
-  const agent = new ListeningAgent({ certificate: agentId, trustedThumbprints: [clientId.thumbprint], services, nextTimeoutMs: 2000 });
+  const tentacle = await createTentacleServices();
+  tentacles.push(tentacle);
+  const agent = new ListeningAgent({ certificate: agentId, trustedThumbprints: [clientId.thumbprint], services: { ...services, ...tentacle.services }, nextTimeoutMs: 2000 });
   const address = await agent.listen();
   const forwarder = await Forwarder.start({ url: address.url, thumbprint: address.thumbprint });
   agents.push(agent);
@@ -64,6 +68,7 @@ const client = new HalibutClient({
   maxConnectionsPerEndpoint: 4,
   retry: { attempts: 3, delayMs: 50 },
 });
+const tentacleClient = new TentacleClient(client, { poll: { minDelayMs: 20, maxDelayMs: 200 }, startWaitMs: 500, cancelTimeoutMs: 30_000 });
 
 const report = {
   seed: startSeed,
@@ -73,6 +78,7 @@ const report = {
   errorsByType: {} as Record<string, number>,
   uploads: { verified: 0, failed: 0 },
   downloads: { verified: 0, failed: 0 },
+  scripts: { verified: 0, failed: 0, linesVerified: 0 },
   bytesVerified: 0,
   faultsInjected: {} as Record<string, number>,
   violations: [] as string[],
@@ -90,7 +96,7 @@ function recordError(err: unknown, what: string): void {
 
 async function operation(): Promise<void> {
   const endpoint = pick(endpoints);
-  const kind = pick(['echo', 'echo', 'upload', 'download'] as const);
+  const kind = pick(['echo', 'echo', 'upload', 'download', 'script'] as const);
   report.calls++;
   try {
     if (kind === 'echo') {
@@ -110,6 +116,27 @@ async function operation(): Promise<void> {
         }
       } catch (err) {
         report.uploads.failed++;
+        throw err;
+      }
+    } else if (kind === 'script') {
+      // Every line must arrive exactly once and in order, whatever the links did; a V2 start sent again after a
+      // lost connection must not run the script twice (its lines would then appear twice).
+      const count = 1 + Math.floor(random() * 2000);
+      const tag = `r${report.calls}`;
+      try {
+        const run = tentacleClient.runScript(endpoint, { body: `for i in $(seq 1 ${count}); do echo "${tag} $i"; done` });
+        const lines: string[] = [];
+        for await (const line of run) if (line.source === 'stdout' && line.text.startsWith(`${tag} `)) lines.push(line.text);
+        const result = await run;
+        const expected = Array.from({ length: count }, (_, i) => `${tag} ${i + 1}`);
+        if (result.exitCode !== 0) report.violations.push(`script ${tag} exited with ${result.exitCode}`);
+        else if (lines.join('\n') !== expected.join('\n')) report.violations.push(`script ${tag}: ${lines.length} of ${count} lines, or out of order / repeated`);
+        else {
+          report.scripts.verified++;
+          report.scripts.linesVerified += count;
+        }
+      } catch (err) {
+        report.scripts.failed++;
         throw err;
       }
     } else {
@@ -172,6 +199,7 @@ clearInterval(faults);
 await client.close();
 for (const f of forwarders) await f.close();
 for (const a of agents) await a.close();
+for (const t of tentacles) await t.dispose();
 await closeAll();
 // Sockets close asynchronously; give them a bounded moment to go.
 for (let i = 0; i < 100 && handles().length > baselineHandles; i++) await new Promise((r) => setImmediate(r));
