@@ -107,13 +107,14 @@ try {
   console.log(`${calls} sequential calls on one pooled connection in ${callMs.toFixed(0)} ms (${((calls / callMs) * 1000).toFixed(0)} calls/s)`);
   console.log('Connections in the pool:', client.stats(endpoint));
 
-  const tentacle = new TentacleClient(client);
+  // StartScript normally waits up to 5 s for a short script to finish; answering at once shows the output as it comes.
+  const tentacle = new TentacleClient(client, { startWaitMs: 0 });
   const capabilities = await tentacle.capabilities(endpoint);
   console.log(`Capabilities        → ${capabilities.supported.join(', ')} (scripts run with ${capabilities.scriptService})`);
 
   console.log('Running a deployment script, its output streamed as it runs:');
   const run = tentacle.runScript(endpoint, {
-    body: ['echo "Deploying $1"', 'for step in fetch unpack configure; do echo "  $step…"; sleep 0.2; done', 'cat notes.txt', 'echo "a warning on stderr" >&2', 'exit 0'].join('\n'),
+    body: ['echo "Deploying $1"', 'for step in fetch unpack configure; do echo "  $step…"; sleep 0.4; done', 'cat notes.txt', 'echo "a warning on stderr" >&2', 'exit 0'].join('\n'),
     arguments: ['MyApp 1.2.3'],
     files: [{ name: 'notes.txt', contents: '  release notes: fixed the frobnicator\n' }],
   });
