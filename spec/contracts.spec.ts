@@ -8,6 +8,19 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   ContractError,
+  decodeCancelKubernetesScriptCommandV1,
+  decodeCancelScriptCommand,
+  decodeCompleteKubernetesScriptCommandV1,
+  decodeKubernetesScriptStatusRequestV1,
+  decodeKubernetesScriptStatusResponseV1,
+  decodeStartKubernetesScriptCommandV1,
+  encodeCancelKubernetesScriptCommandV1,
+  encodeCancelScriptCommand,
+  encodeCompleteKubernetesScriptCommandV1,
+  encodeKubernetesScriptStatusRequestV1,
+  encodeKubernetesScriptStatusResponseV1,
+  encodeStartKubernetesScriptCommandV1,
+  type StartKubernetesScriptCommandV1,
   ProcessOutputSource,
   ProcessState,
   ScriptIsolationLevel,
@@ -235,6 +248,73 @@ describe('Tentacle contracts: responses byte for byte, and read back', { skip },
     const download = received('response-downloadfile').result;
     assert.ok(download instanceof DataStream);
     assertResponseBytes('response-downloadfile', streamLike(download.id.toDotnetBytes().toString('hex'), download.length));
+  });
+});
+
+/** Sends values through the whole codec (BSON both ways, DataStreams bound as a receiver binds them). */
+function throughTheWire(params: unknown[]): unknown[] {
+  const request: RequestMessage = { id: 'x', activityId: Guid.random(), endpoint: null, service: 'S', method: 'M', params };
+  const decoded = decodeMessage(encodeRequest(request).bson);
+  bindStreams(
+    decoded,
+    decoded.streams.map((s) => DataStream.incoming(s.id, s.length, noSource)),
+  );
+  assert.equal(decoded.kind, 'request');
+  return decoded.kind === 'request' ? decoded.message.params : [];
+}
+
+describe('Tentacle contracts without golden vectors: the Kubernetes agent and V1 cancel', () => {
+  const k8sTicket = { TaskId: 'QmFzZTY0VGlja2V0MTIzNA' };
+  const startK8s = (): StartKubernetesScriptCommandV1 => ({
+    ScriptTicket: k8sTicket,
+    TaskId: 'ServerTasks-99',
+    ScriptBody: 'kubectl get pods',
+    Arguments: ['-n', 'default'],
+    Isolation: ScriptIsolationLevel.NoIsolation,
+    ScriptIsolationMutexTimeout: TimeSpan.fromSeconds(30),
+    IsolationMutexName: 'RunningScript',
+    PodImageConfiguration: { Image: 'octopusdeploy/worker-tools', FeedUrl: null, FeedUsername: null, FeedPassword: null },
+    ScriptPodServiceAccountName: 'octopus-script',
+    Scripts: { Bash: 'kubectl get pods' },
+    Files: [{ Name: 'values.yaml', Contents: DataStream.fromBuffer('replicas: 2\n'), EncryptionPassword: null }],
+    IsRawScript: false,
+    AuthContext: { SpaceSlug: 'default', ProjectSlug: 'web', ProjectGroupSlug: null, EnvironmentSlug: 'prod', TenantSlug: null, StepSlug: 'deploy' },
+    ScriptPodPlatform: 'linux/amd64',
+    CalamariImageConfiguration: { Name: 'octopusdeploy/calamari', Version: '1.2.3' },
+  });
+
+  it('every Kubernetes DTO round-trips with its $type and the ScriptTicket property name', () => {
+    const start = startK8s();
+    const wire = encodeStartKubernetesScriptCommandV1(start);
+    assert.equal(wire['$type'], 'Octopus.Tentacle.Contracts.KubernetesScriptServiceV1.StartKubernetesScriptCommandV1, Octopus.Tentacle.Contracts');
+    assert.equal(Object.keys(wire)[0], '$type');
+    const [startBack, status, cancel, complete] = throughTheWire([
+      wire,
+      encodeKubernetesScriptStatusRequestV1({ ScriptTicket: k8sTicket, LastLogSequence: 5 }),
+      encodeCancelKubernetesScriptCommandV1({ ScriptTicket: k8sTicket, LastLogSequence: 6 }),
+      encodeCompleteKubernetesScriptCommandV1({ ScriptTicket: k8sTicket }),
+    ]);
+    assert.deepEqual(plain(decodeStartKubernetesScriptCommandV1(startBack)), plain(start));
+    assert.deepEqual(decodeKubernetesScriptStatusRequestV1(status), { ScriptTicket: k8sTicket, LastLogSequence: 5 });
+    assert.deepEqual(decodeCancelKubernetesScriptCommandV1(cancel), { ScriptTicket: k8sTicket, LastLogSequence: 6 });
+    assert.deepEqual(decodeCompleteKubernetesScriptCommandV1(complete), { ScriptTicket: k8sTicket });
+    const response = {
+      ScriptTicket: k8sTicket,
+      Logs: [log(ProcessOutputSource.Debug, '2024-05-01T12:00:00.000Z', "The Kubernetes Pod 'octopus-script-1' is in the 'Running' phase")],
+      NextLogSequence: 1,
+      State: ProcessState.Running,
+      ExitCode: 0,
+    };
+    const [responseBack] = throughTheWire([encodeKubernetesScriptStatusResponseV1(response)]);
+    assert.deepEqual(decodeKubernetesScriptStatusResponseV1(responseBack), response);
+    // A V2-shaped value (Ticket, not ScriptTicket) is not a Kubernetes status.
+    assert.throws(() => decodeKubernetesScriptStatusResponseV1({ ...encodeScriptStatusResponseV2(statusV2()), $type: undefined }), ContractError);
+  });
+
+  it('the V1 cancel command carries its legacy name', () => {
+    const wire = encodeCancelScriptCommand({ Ticket: ticketV1, LastLogSequence: 3 });
+    assert.equal(wire['$type'], 'Octopus.Shared.Contracts.CancelScriptCommand, Octopus.Shared');
+    assert.deepEqual(decodeCancelScriptCommand(throughTheWire([wire])[0]), { Ticket: ticketV1, LastLogSequence: 3 });
   });
 });
 
