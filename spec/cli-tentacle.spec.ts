@@ -234,6 +234,19 @@ describe('halibut run', () => {
     assert.deepEqual(readdirSync(tentacle.workRoot), [], 'the script\'s workspace is removed before the command exits');
   });
 
+  it('a reader that closes standard output cancels the script, as SIGPIPE would, and exits 141', async () => {
+    const { url, tentacle } = await tentacleAgent();
+    const script = file('chatty.sh', 'echo first\nwhile true; do echo more; sleep 0.1; done\n');
+    const run = startHalibut(['run', url, script], env);
+    await linesUntil(run, (line) => line === 'first');
+    // As `halibut run … | head -1` does once it has its line.
+    run.child.stdout!.destroy();
+    const r = await run.result;
+    assert.equal(r.code, 141, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Error:/);
+    assert.deepEqual(readdirSync(tentacle.workRoot), [], 'the script was cancelled and its workspace removed');
+  });
+
   it('usage errors exit 2 before anything is sent', async () => {
     const { url, tentacle } = await tentacleAgent();
     const script = file('noop.sh', 'echo hi\n');

@@ -10,6 +10,8 @@ export const ExitCode = {
   usage: 2,
   /** Interrupted by Ctrl-C (SIGINT), as shells report it: 128 + 2. */
   interrupted: 130,
+  /** Standard output was closed by its reader (e.g. `| head`), as shells report SIGPIPE: 128 + 13. */
+  stdoutClosed: 141,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

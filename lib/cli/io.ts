@@ -14,9 +14,20 @@ export interface CliIo {
   interrupted: AbortSignal;
 }
 
-/** The real process: stdout, stderr, process.env, and SIGINT/SIGTERM turned into an abort. */
-export function processIo(): { io: CliIo; dispose: () => void } {
+/**
+ * The real process: stdout, stderr, process.env, and SIGINT/SIGTERM turned into an abort. Standard output closing
+ * under us (`halibut run … | head -1`) is an interruption too, as SIGPIPE would be for a shell command: a running
+ * script is cancelled and cleaned up, nothing more is written there, and `stdoutClosed()` says so.
+ */
+export function processIo(): { io: CliIo; dispose: () => void; stdoutClosed: () => boolean } {
   const controller = new AbortController();
+  let stdoutClosed = false;
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutClosed = true;
+    if (!controller.signal.aborted) controller.abort(new Error('Standard output was closed'));
+  };
+  process.stdout.on('error', onStdoutError);
   const onSignal = (signal: NodeJS.Signals): void => {
     // A second Ctrl-C while we are cleaning up means "now": leave at once with the conventional code.
     if (controller.signal.aborted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
@@ -25,7 +36,9 @@ export function processIo(): { io: CliIo; dispose: () => void } {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const io: CliIo = {
-    out: (text) => process.stdout.write(text),
+    out: (text) => {
+      if (!stdoutClosed) process.stdout.write(text);
+    },
     err: (text) => process.stderr.write(text),
     env: process.env,
     stderrIsTty: process.stderr.isTTY,
@@ -33,6 +46,7 @@ export function processIo(): { io: CliIo; dispose: () => void } {
   };
   return {
     io,
+    stdoutClosed: () => stdoutClosed,
     dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

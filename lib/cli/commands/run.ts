@@ -85,6 +85,7 @@ lists it (see 'halibut capabilities'), else IScriptService.
 
 Ctrl-C cancels the script on the agent, waits until the agent has stopped it and removed its working directory,
 and exits with 130. A second Ctrl-C leaves at once, without waiting (the agent still stops the script).
+Standard output closing under it (| head -1) cancels the script the same way and exits with 141.
 
 Script:
   --powershell         the script is PowerShell (default: bash)
@@ -111,7 +112,7 @@ ${attemptsHelp(5)}
 Exit codes: the script's own exit code, 0 to 255. Tentacle's own codes are negative (e.g. -44: the isolation
 mutex timed out) and exit 1; codes above 255 (Windows) exit 255; either way a note on standard error gives the
 real code. 1 also when the script could not be run or timed out; 2 usage error; 130 cancelled by Ctrl-C (or
-SIGTERM).
+SIGTERM); 141 cancelled because standard output was closed.
 
 Examples:
   halibut run https://tentacle-01:10933/ deploy.sh --file app.tar.gz=./dist/app.tar.gz -- --env production
