@@ -7,10 +7,11 @@
  */
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { constants, createInflateRaw, deflateRaw, deflateRawSync, inflateRawSync, type InflateRaw } from 'node:zlib';
+import { constants, createInflateRaw, deflateRaw, type InflateRaw } from 'node:zlib';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { ConnectionClosedError, MessageFormatError, MessageTooLargeError, PhaseTimeoutError } from './errors.js';
+import { deflateRawWhole, inflateRawWhole } from './one-shot-zlib.js';
 
 const deflateRawAsync = promisify(deflateRaw);
 
@@ -40,7 +41,7 @@ export async function writeCompressedMessage(
   level: number = constants.Z_DEFAULT_COMPRESSION,
   deadline?: ReadDeadline,
 ): Promise<void> {
-  const compressed = bson.length < SYNC_DEFLATE_LIMIT ? deflateRawSync(bson, { level }) : await deflateRawAsync(bson, { level });
+  const compressed = bson.length < SYNC_DEFLATE_LIMIT ? deflateRawWhole(bson, level) : await deflateRawAsync(bson, { level });
   await writeAll(socket, compressed, deadline);
 }
 
@@ -106,16 +107,11 @@ const ONE_SHOT_MAX_OUTPUT = 1024 * 1024;
  * streaming path, which reports it precisely.
  */
 function inflateWholeChunk(chunk: Buffer, max: number): { bson: Buffer; consumed: number } | undefined {
-  try {
-    const { buffer, engine } = inflateRawSync(chunk, { info: true, maxOutputLength: Math.min(max, ONE_SHOT_MAX_OUTPUT) }) as unknown as {
-      buffer: Buffer;
-      engine: { bytesWritten: number };
-    };
-    if (buffer.length < 5 || buffer.readInt32LE(0) !== buffer.length) return undefined;
-    return { bson: buffer, consumed: engine.bytesWritten };
-  } catch {
-    return undefined;
-  }
+  const whole = inflateRawWhole(chunk, Math.min(max, ONE_SHOT_MAX_OUTPUT));
+  if (whole === undefined) return undefined;
+  const buffer = whole.output;
+  if (buffer.length < 5 || buffer.readInt32LE(0) !== buffer.length) return undefined;
+  return { bson: buffer, consumed: whole.consumed };
 }
 
 /** Incremental inflation with an exact end and a bound on output. */
