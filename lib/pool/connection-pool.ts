@@ -112,22 +112,18 @@ export class ConnectionPool {
     const ep = this.#endpoint(key, url);
     const started = performance.now();
     this.#emit('connectionCheckOutStarted', { endpoint: url });
-    const fail = (reason: CheckOutFailureReason, error: Error): Error => {
-      this.#emit('connectionCheckOutFailed', { endpoint: url, reason, durationMs: performance.now() - started, error });
-      return error;
-    };
     const deadline = Date.now() + this.#options.waitQueueTimeoutMs;
     // Arrivals queue behind callers already waiting, so the queue stays first-come first-served.
     let mustWait = ep.waiters.length > 0;
     for (;;) {
-      if (this.#closed) throw fail('poolClosed', new PoolClosedError(url));
-      if (isAborted(signal)) throw fail('aborted', abortReason(signal));
+      if (this.#closed) throw this.#checkOutFailed(url, started, 'poolClosed', new PoolClosedError(url));
+      if (isAborted(signal)) throw this.#checkOutFailed(url, started, 'aborted', abortReason(signal));
       if (mustWait) {
         try {
           await this.#waitForTurn(ep, deadline, signal);
         } catch (err) {
           const reason: CheckOutFailureReason = err instanceof WaitQueueTimeoutError ? 'timeout' : err instanceof PoolClosedError ? 'poolClosed' : 'aborted';
-          throw fail(reason, err as Error);
+          throw this.#checkOutFailed(url, started, reason, err as Error);
         }
         mustWait = false;
         continue;
@@ -137,10 +133,10 @@ export class ConnectionPool {
         this.#emit('connectionCheckedOut', { endpoint: url, connectionId: reused.id, durationMs: performance.now() - started, reused: true });
         return { connection: reused, fresh: false };
       }
-      if (isAborted(signal)) throw fail('aborted', abortReason(signal));
+      if (isAborted(signal)) throw this.#checkOutFailed(url, started, 'aborted', abortReason(signal));
       if (ep.total < this.#options.maxConnectionsPerEndpoint) {
         const connection = await this.#create(ep, open, signal).catch((err: unknown) => {
-          throw fail(isAborted(signal) ? 'aborted' : 'connectionError', err as Error);
+          throw this.#checkOutFailed(url, started, isAborted(signal) ? 'aborted' : 'connectionError', err as Error);
         });
         this.#emit('connectionCheckedOut', { endpoint: url, connectionId: connection.id, durationMs: performance.now() - started, reused: false });
         return { connection, fresh: true };
@@ -149,19 +145,22 @@ export class ConnectionPool {
     }
   }
 
+  #checkOutFailed(url: string, started: number, reason: CheckOutFailureReason, error: Error): Error {
+    this.#emit('connectionCheckOutFailed', { endpoint: url, reason, durationMs: performance.now() - started, error });
+    return error;
+  }
+
   /** Pops idle connections until one passes NEXT/PROCEED; closes the perished and the stale on the way. */
   async #takeIdle(ep: EndpointPool, signal: AbortSignal | undefined): Promise<ClientConnection | undefined> {
     for (let conn = ep.idle.pop(); conn !== undefined; conn = ep.idle.pop()) {
-      const tracked = this.#tracked.get(conn);
-      if (tracked !== undefined) clearTimeout(tracked.idleTimer);
+      // The idle timer is left running: it does nothing to a connection that is not idle, and check-in re-arms it.
       const perished = this.#perished(conn, ep);
       if (perished !== undefined) {
         this.#close(ep, conn, perished);
         continue;
       }
       ep.inUse.add(conn);
-      const onAbort = (): void => conn.destroy(abortReason(signal));
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const onAbort = signal === undefined ? undefined : destroyOnAbort(conn, signal);
       try {
         await conn.heartbeat();
         debug('reusing connection %d to %s', conn.id, ep.url);
@@ -172,7 +171,7 @@ export class ConnectionPool {
         if (isAborted(signal)) return undefined;
         debug('pooled connection %d to %s was stale: %s', conn.id, ep.url, (err as Error).message);
       } finally {
-        signal?.removeEventListener('abort', onAbort);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       }
     }
     return undefined;
@@ -262,13 +261,18 @@ export class ConnectionPool {
       connection.lastUsedAt = Date.now();
       ep.idle.push(connection);
       while (ep.idle.length > this.#options.maxIdlePerEndpoint) this.#close(ep, ep.idle.shift()!, 'excess');
-      tracked.idleTimer = setTimeout(() => {
-        const index = ep.idle.indexOf(connection);
-        if (index < 0) return;
-        ep.idle.splice(index, 1);
-        this.#close(ep, connection, 'idle');
-      }, this.#options.maxIdleTimeMs);
-      tracked.idleTimer.unref();
+      // One timer per connection, re-armed at each check-in (rather than a new timer each time).
+      if (tracked.idleTimer === undefined) {
+        tracked.idleTimer = setTimeout(() => {
+          const index = ep.idle.indexOf(connection);
+          if (index < 0) return;
+          ep.idle.splice(index, 1);
+          this.#close(ep, connection, 'idle');
+        }, this.#options.maxIdleTimeMs);
+        tracked.idleTimer.unref();
+      } else {
+        tracked.idleTimer.refresh();
+      }
     }
     ep.wakeOne();
     this.#notifyDrain();
@@ -350,6 +354,13 @@ export class ConnectionPool {
       for (const conn of [...ep.inUse]) this.discard(conn, 'poolClosed', error);
     }
   }
+}
+
+/** Destroys `conn` when `signal` fires; returns the listener, to be removed afterwards. */
+function destroyOnAbort(conn: ClientConnection, signal: AbortSignal): () => void {
+  const onAbort = (): void => conn.destroy(abortReason(signal));
+  signal.addEventListener('abort', onAbort, { once: true });
+  return onAbort;
 }
 
 /** Reads the flag through a call so that TypeScript does not narrow it across awaits. */

@@ -7,6 +7,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { HalibutError } from '../errors.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { ConnectionClosedError, PhaseTimeoutError } from './errors.js';
 
 /** How long a single read may wait, and what to call the phase if it times out. */
@@ -22,6 +23,8 @@ export class ByteReader {
   #failure: Error | undefined;
   #wake: (() => void) | undefined;
   #bytesRead = 0;
+  /** The deadline of the wait in progress, on one timer kept for the life of the connection. */
+  readonly #deadline = new DeadlineTimer();
 
   constructor(socket: Duplex) {
     this.#socket = socket;
@@ -45,6 +48,7 @@ export class ByteReader {
       this.#failure ??= this.#ended ? undefined : new ConnectionClosedError('The connection was closed or reset');
       this.#ended = true;
       wake();
+      this.#deadline.dispose();
     });
   }
 
@@ -106,19 +110,31 @@ export class ByteReader {
     return chunk;
   }
 
+  #timedOut(deadline: ReadDeadline, reject: (err: Error) => void): void {
+    this.#wake = undefined;
+    reject(new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
+  }
+
   #waitForData(deadline: ReadDeadline | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      if (deadline === undefined || !Number.isFinite(deadline.timeoutMs)) {
+        this.#wake = resolve;
+        return;
+      }
+      if (this.#deadline.busy) {
+        // Another wait still holds the kept timer (not something this library does): give this one its own.
+        const timer = setTimeout(() => this.#timedOut(deadline, reject), deadline.timeoutMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        return;
+      }
       this.#wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
+        this.#deadline.stop();
         resolve();
       };
-      if (deadline !== undefined && Number.isFinite(deadline.timeoutMs)) {
-        timer = setTimeout(() => {
-          this.#wake = undefined;
-          reject(new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
-        }, deadline.timeoutMs);
-      }
+      this.#deadline.start(deadline.timeoutMs, () => this.#timedOut(deadline, reject));
     });
   }
 }

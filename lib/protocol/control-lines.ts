@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { HalibutError } from '../errors.js';
+import { DeadlineTimer } from './deadline-timer.js';
 import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from './errors.js';
 
 export const MX_LINE = Buffer.from('MX\r\n\r\n', 'ascii');
@@ -26,20 +27,48 @@ export const MAX_CONTROL_LINE = 20_000;
 export function writeAll(socket: Socket, bytes: Buffer, deadline?: ReadDeadline): Promise<void> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let kept: DeadlineTimer | undefined;
     if (deadline !== undefined && Number.isFinite(deadline.timeoutMs)) {
-      timer = setTimeout(() => {
-        const err = new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the peer stopped reading what we send');
-        socket.destroy(err);
-        reject(err);
-      }, deadline.timeoutMs);
+      kept = writeDeadline(socket);
+      if (kept.busy) {
+        // Another timed write is still under way on this socket: this one gets a timer of its own.
+        kept = undefined;
+        timer = setTimeout(() => writeTimedOut(socket, deadline, reject), deadline.timeoutMs);
+      } else {
+        kept.start(deadline.timeoutMs, () => writeTimedOut(socket, deadline, reject));
+      }
     }
     socket.write(bytes, (err) => {
       clearTimeout(timer);
+      if (kept !== undefined) {
+        kept.stop();
+        if (socket.destroyed) kept.dispose();
+      }
       if (err === null || err === undefined) resolve();
       else if (err instanceof HalibutError) reject(err);
       else reject(new ConnectionClosedError(`The connection failed while sending: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
     });
   });
+}
+
+function writeTimedOut(socket: Socket, deadline: ReadDeadline, reject: (err: Error) => void): void {
+  const err = new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the peer stopped reading what we send');
+  socket.destroy(err);
+  reject(err);
+}
+
+/** Each socket's write deadlines share one kept timer, cleared when the socket closes. */
+const writeDeadlines = new WeakMap<Socket, DeadlineTimer>();
+
+function writeDeadline(socket: Socket): DeadlineTimer {
+  let timer = writeDeadlines.get(socket);
+  if (timer === undefined) {
+    const created = new DeadlineTimer();
+    timer = created;
+    writeDeadlines.set(socket, created);
+    socket.once('close', () => created.dispose());
+  }
+  return timer;
 }
 
 /** A line that was too long or ended without CRLF; carries what was seen so callers can show it. */
