@@ -64,6 +64,10 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   /** Fires on close, so that calls waiting between connection attempts stop waiting. */
   readonly #closing = new AbortController();
   #callCounter = 0;
+  /** Endpoints already resolved, with what they were resolved from. */
+  readonly #resolved = new WeakMap<Endpoint, { url: string; proxy: ProxyOption | undefined; thumbprint: string | readonly string[]; resolved: ResolvedEndpoint }>();
+  /** The last endpoint description built for each resolved endpoint, with the retry settings it describes. */
+  readonly #descriptions = new WeakMap<ResolvedEndpoint, { attempts: number; delayMs: number; windowMs: number; description: Record<string, unknown> }>();
 
   constructor(options: HalibutClientOptions) {
     super();
@@ -106,7 +110,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
     if (this.#closed) throw new ClientClosedError();
     const ep = this.#resolve(endpoint);
-    const retry = resolveRetry(this.#retry, options.retry);
+    const retry = options.retry === undefined ? this.#retry : resolveRetry(this.#retry, options.retry);
     const message = this.#requestMessage(ep, request, retry);
     const { signal } = options;
     const event: CallEvent = { endpoint: ep.url, service: request.service, method: request.method, callId: message.id };
@@ -116,11 +120,14 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     try {
       if (aborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
       const result = await this.#exchange(ep, message, retry, signal, progress);
-      this.emit('callSucceeded', { ...event, durationMs: performance.now() - started });
+      // The event's fields written out rather than spread: a spread copy is the slower way to build the same object.
+      const { endpoint: url, service, method, callId } = event;
+      this.emit('callSucceeded', { endpoint: url, service, method, callId, durationMs: performance.now() - started });
       return result;
     } catch (err) {
       const error = this.#finalError(err, ep, signal, progress, performance.now() - started);
-      this.emit('callFailed', { ...event, durationMs: performance.now() - started, error });
+      const { endpoint: url, service, method, callId } = event;
+      this.emit('callFailed', { endpoint: url, service, method, callId, durationMs: performance.now() - started, error });
       throw error;
     }
   }
@@ -134,8 +141,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   ): Promise<unknown> {
     const lease = await this.#checkOut(ep, message.id, retry, signal, progress);
     const connection = lease.connection;
-    const onAbort = (): void => this.#pool.discard(connection, 'aborted', new CallAbortedError(ep.url, progress.requestStarted, signal?.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = signal === undefined ? undefined : this.#discardOnAbort(connection, ep, signal, progress);
     try {
       const { response, incoming } = await connection.exchange(message, () => {
         progress.requestStarted = true;
@@ -149,30 +155,61 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       if (!(err instanceof RemoteError)) this.#pool.discard(connection, aborted(signal) ? 'aborted' : 'error', err instanceof Error ? err : undefined);
       throw err;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Checks a connection out, retrying failures that happen before the request begins. */
-  #checkOut(
+  /** Throws the connection away when the call's signal fires; returns the listener, to be removed afterwards. */
+  #discardOnAbort(connection: ClientConnection, ep: ResolvedEndpoint, signal: AbortSignal, progress: { requestStarted: boolean }): () => void {
+    const onAbort = (): void => this.#pool.discard(connection, 'aborted', new CallAbortedError(ep.url, progress.requestStarted, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    return onAbort;
+  }
+
+  /**
+   * Checks a connection out, retrying failures that happen before the request begins.
+   *
+   * The first attempt runs on its own: it usually succeeds at once (a pooled connection), and the retry machinery
+   * (p-retry, a combined abort signal) costs more than the rest of the call. Only when it fails with something worth
+   * retrying does p-retry take over, starting from that failure as its own first attempt, with the time already spent
+   * taken off its time budget, so that attempts, waits, events and errors are the same as with p-retry from the start.
+   */
+  async #checkOut(
     ep: ResolvedEndpoint,
     callId: string,
     retry: ResolvedRetryOptions,
     signal: AbortSignal | undefined,
     progress: { attempts: number },
   ): Promise<Lease> {
-    let initializationFailures = 0;
-    return pRetry(
+    const failures = { initialization: 0 };
+    const closing = this.#closing.signal;
+    const started = performance.now();
+    let lease: Lease | undefined;
+    let firstFailure: unknown;
+    try {
+      lease = await this.#attempt(ep, signal, progress, failures);
+    } catch (err) {
+      if (err instanceof AbortError) throw err.originalError;
+      firstFailure = err;
+    }
+    if (lease !== undefined) {
+      // As p-retry does after an attempt: an abort (or close) that came meanwhile fails the call.
+      if (aborted(signal) || closing.aborted) {
+        this.#pool.discard(lease.connection, 'aborted');
+        throw aborted(signal) ? signal?.reason : closing.reason;
+      }
+      return lease;
+    }
+    const retrySignal = signal === undefined ? closing : AbortSignal.any([signal, closing]);
+    // p-retry looks at its signal on entry, before the failure it is handed; the failed attempt had long started by
+    // then, so the signal is passed on from here on.
+    const gate = new AbortController();
+    let replayed = false;
+    const retried = pRetry(
       async () => {
-        progress.attempts++;
-        try {
-          return await this.#pool.checkOut(ep.key, ep.url, (s) => this.#open(ep, s), signal);
-        } catch (err) {
-          // A pin failure or repeated failures to initialise make every pooled connection to the endpoint suspect.
-          if (err instanceof CertificateMismatchError || (isInitializationFailure(err) && ++initializationFailures === 2)) this.#pool.clear(ep.key);
-          if (aborted(signal) || !isRetryableBeforeRequest(err)) throw new AbortError(err as Error);
-          throw err;
-        }
+        if (replayed) return this.#attempt(ep, signal, progress, failures);
+        replayed = true;
+        throw firstFailure;
       },
       {
         retries: retry.attempts - 1,
@@ -180,16 +217,37 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
         minTimeout: retry.delayMs,
         maxTimeout: retry.maxDelayMs,
         randomize: retry.jitter,
-        maxRetryTime: retry.maxRetryTimeMs,
+        maxRetryTime: Math.max(0, retry.maxRetryTimeMs - (performance.now() - started)),
         // The wait between attempts keeps the process alive (a script awaiting a call must not exit mid-retry);
         // closing the client ends it.
-        signal: signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]),
+        signal: gate.signal,
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           debug('attempt %d to reach %s failed: %s', attemptNumber, ep.url, error.message);
           if (retriesLeft > 0) this.emit('retryScheduled', { endpoint: ep.url, callId, attempt: attemptNumber, retriesLeft, error });
         },
       },
     );
+    const forward = (): void => gate.abort(retrySignal.reason);
+    if (retrySignal.aborted) forward();
+    else retrySignal.addEventListener('abort', forward, { once: true });
+    try {
+      return await retried;
+    } finally {
+      retrySignal.removeEventListener('abort', forward);
+    }
+  }
+
+  /** One attempt to check a connection out; failures not worth retrying come out wrapped in p-retry's AbortError. */
+  async #attempt(ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: { attempts: number }, failures: { initialization: number }): Promise<Lease> {
+    progress.attempts++;
+    try {
+      return await this.#pool.checkOut(ep.key, ep.url, (s) => this.#open(ep, s), signal);
+    } catch (err) {
+      // A pin failure or repeated failures to initialise make every pooled connection to the endpoint suspect.
+      if (err instanceof CertificateMismatchError || (isInitializationFailure(err) && ++failures.initialization === 2)) this.#pool.clear(ep.key);
+      if (aborted(signal) || !isRetryableBeforeRequest(err)) throw new AbortError(err as Error);
+      throw err;
+    }
   }
 
   /** Turns whatever ended a call into the error the caller sees, saying how far it got. */
@@ -257,30 +315,54 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     await this.close();
   }
 
+  /**
+   * Resolves an endpoint, remembering the result per endpoint object for as long as its url, thumbprint(s) and proxy
+   * stay the same. Endpoints whose proxy comes from the environment, or is an object, are resolved every time.
+   */
   #resolve(endpoint: Endpoint): ResolvedEndpoint {
-    return resolveEndpoint(endpoint, this.#proxy);
+    const cached = typeof endpoint === 'object' && endpoint !== null ? this.#resolved.get(endpoint) : undefined;
+    if (cached !== undefined && cached.url === endpoint.url && cached.proxy === endpoint.proxy && samePins(cached.thumbprint, endpoint.thumbprint)) {
+      return cached.resolved;
+    }
+    const resolved = resolveEndpoint(endpoint, this.#proxy);
+    const proxy = endpoint.proxy ?? this.#proxy;
+    if (proxy !== 'env' && typeof proxy !== 'object') {
+      const { thumbprint } = endpoint;
+      this.#resolved.set(endpoint, { url: endpoint.url, proxy: endpoint.proxy, thumbprint: typeof thumbprint === 'string' ? thumbprint : [...thumbprint], resolved });
+    }
+    return resolved;
   }
 
   #requestMessage(ep: ResolvedEndpoint, request: CallRequest, retry: ResolvedRetryOptions): RequestMessage {
     if (typeof request?.service !== 'string' || request.service.length === 0) throw new TypeError('A call needs a service name');
     if (typeof request.method !== 'string' || request.method.length === 0) throw new TypeError('A call needs a method name');
     const activityId = Guid.random();
-    const o = this.#options;
     return {
       id: `${request.service}::${request.method}[${++this.#callCounter}] / ${activityId.toString()}`,
       activityId,
-      endpoint: describeEndpoint({
-        url: ep.url,
-        thumbprint: ep.pins[0],
-        connectTimeoutMs: o.connectTimeoutMs,
-        retryAttempts: retry.attempts,
-        retryDelayMs: retry.delayMs,
-        retryWindowMs: retry.maxRetryTimeMs,
-      }),
+      endpoint: this.#describe(ep, retry),
       service: request.service,
       method: request.method,
       params: [...(request.params ?? [])],
     };
+  }
+
+  /** The request's endpoint description; the same object for every call with the same endpoint and retry settings. */
+  #describe(ep: ResolvedEndpoint, retry: ResolvedRetryOptions): Record<string, unknown> {
+    const cached = this.#descriptions.get(ep);
+    if (cached !== undefined && cached.attempts === retry.attempts && cached.delayMs === retry.delayMs && cached.windowMs === retry.maxRetryTimeMs) {
+      return cached.description;
+    }
+    const description = describeEndpoint({
+      url: ep.url,
+      thumbprint: ep.pins[0],
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      retryAttempts: retry.attempts,
+      retryDelayMs: retry.delayMs,
+      retryWindowMs: retry.maxRetryTimeMs,
+    });
+    this.#descriptions.set(ep, { attempts: retry.attempts, delayMs: retry.delayMs, windowMs: retry.maxRetryTimeMs, description });
+    return description;
   }
 
   async #open(ep: ResolvedEndpoint, signal: AbortSignal | undefined): Promise<ClientConnection> {
@@ -349,4 +431,11 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       },
     );
   }
+}
+
+function samePins(cached: string | readonly string[], current: string | readonly string[]): boolean {
+  if (typeof cached === 'string' || typeof current === 'string') return cached === current;
+  if (cached.length !== current.length) return false;
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== current[i]) return false;
+  return true;
 }

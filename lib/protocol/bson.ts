@@ -39,18 +39,26 @@ export interface BsonEncodeOptions {
   replacer?: BsonReplacer;
 }
 
-const TOP_LEVEL = Symbol('halibut.bson.topLevel');
+/** A value in a slot declared `object`; see {@link topLevel}. */
+class TopLevel {
+  // Private, so that the wrapper itself has no properties to encode (as the symbol-keyed object it replaces).
+  readonly #value: unknown;
+  constructor(value: unknown) {
+    this.#value = value;
+  }
+  get value(): unknown {
+    return this.#value;
+  }
+}
+
+/** @internal A document already encoded (complete BSON bytes, as {@link encodeBson} gives them), written as it stands. */
+export class EncodedDocument {
+  constructor(readonly bytes: Buffer) {}
+}
 
 /** Marks a value as sitting in a slot declared `object` (Json.NET then tags objects in it with `$type`). */
 export function topLevel(value: unknown): unknown {
-  return { [TOP_LEVEL]: value };
-}
-
-function unwrapTopLevel(value: unknown): { value: unknown; top: boolean } {
-  if (typeof value === 'object' && value !== null && TOP_LEVEL in value) {
-    return { value: (value as Record<symbol, unknown>)[TOP_LEVEL], top: true };
-  }
-  return { value, top: false };
+  return new TopLevel(value);
 }
 
 class Writer {
@@ -76,7 +84,28 @@ class Writer {
     this.buf.writeInt32LE(v, this.pos);
     this.pos += 4;
   }
+  /**
+   * Copies a short ASCII string byte for byte at `at` (cheaper than a call into the UTF-8 encoder); returns false,
+   * having written nothing that counts, when the string is long or not ASCII. Stops at a NUL for the caller to judge.
+   */
+  #ascii(s: string, at: number): boolean {
+    const n = s.length;
+    if (n > SHORT_STRING) return false;
+    this.ensure(at - this.pos + n + 1);
+    const buf = this.buf;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80 || c === 0) return false;
+      buf[at + i] = c;
+    }
+    return true;
+  }
   cstring(s: string): void {
+    if (this.#ascii(s, this.pos)) {
+      this.pos += s.length;
+      this.buf[this.pos++] = 0;
+      return;
+    }
     if (s.includes('\0')) throw new TypeError(`A BSON key cannot contain a NUL character: ${JSON.stringify(s)}`);
     const len = Buffer.byteLength(s, 'utf8');
     this.ensure(len + 1);
@@ -85,6 +114,14 @@ class Writer {
     this.buf[this.pos++] = 0;
   }
   string(s: string): void {
+    this.ensure(4);
+    if (this.#ascii(s, this.pos + 4)) {
+      const len = s.length;
+      this.buf.writeInt32LE(len + 1, this.pos);
+      this.pos += len + 4;
+      this.buf[this.pos++] = 0;
+      return;
+    }
     const len = Buffer.byteLength(s, 'utf8');
     this.ensure(len + 5);
     this.buf.writeInt32LE(len + 1, this.pos);
@@ -94,9 +131,12 @@ class Writer {
   }
 }
 
+/** Strings up to this length are checked for ASCII and copied in JavaScript. */
+const SHORT_STRING = 32;
+
 /** Encodes a root document. `$type`, where present, is always written first. */
 export function encodeBson(root: Record<string, unknown> | Map<string, unknown>, options: BsonEncodeOptions = {}): Buffer {
-  const w = new Writer(256);
+  const w = new Writer(1024);
   writeDocument(w, root, options, 0);
   return w.buf.subarray(0, w.pos);
 }
@@ -112,29 +152,57 @@ function writeDocument(w: Writer, doc: Record<string, unknown> | Map<string, unk
   if (depth > 512) throw new RangeError('Value nested too deeply to encode (a cycle?)');
   const start = w.pos;
   w.int32(0);
-  for (const [key, raw] of entriesOf(doc)) {
-    if (raw === undefined || typeof raw === 'function' || typeof raw === 'symbol') continue;
-    writeElement(w, key, raw, o, depth);
+  if (doc instanceof Map) {
+    for (const [key, raw] of entriesOf(doc)) writeMember(w, key, raw, o, depth);
+  } else {
+    // The order of entriesOf without building the entries: `$type` first, then the rest in key order.
+    const keys = Object.keys(doc);
+    const typeIndex = keys.indexOf('$type');
+    if (typeIndex > 0) writeMember(w, '$type', doc['$type'], o, depth);
+    for (let i = 0; i < keys.length; i++) {
+      if (i === typeIndex && typeIndex > 0) continue;
+      const key = keys[i]!;
+      writeMember(w, key, doc[key], o, depth);
+    }
   }
   w.byte(0);
   w.buf.writeInt32LE(w.pos - start, start);
+}
+
+function writeMember(w: Writer, key: string, raw: unknown, o: BsonEncodeOptions, depth: number): void {
+  if (raw === undefined || typeof raw === 'function' || typeof raw === 'symbol') return;
+  writeElement(w, key, raw, o, depth);
 }
 
 function writeArray(w: Writer, items: readonly unknown[], o: BsonEncodeOptions, depth: number): void {
   if (depth > 512) throw new RangeError('Value nested too deeply to encode (a cycle?)');
   const start = w.pos;
   w.int32(0);
-  for (let i = 0; i < items.length; i++) writeElement(w, String(i), items[i] ?? null, o, depth);
+  for (let i = 0; i < items.length; i++) writeElement(w, indexKey(i), items[i] ?? null, o, depth);
   w.byte(0);
   w.buf.writeInt32LE(w.pos - start, start);
 }
 
+/** Array element names ("0", "1", …), made once. */
+const indexKeys: string[] = [];
+
+function indexKey(i: number): string {
+  if (i >= 4096) return String(i);
+  return (indexKeys[i] ??= String(i));
+}
+
 function writeElement(w: Writer, key: string, input: unknown, o: BsonEncodeOptions, depth: number): void {
-  const { value: unwrapped, top } = unwrapTopLevel(input);
-  let value = unwrapped;
-  if (o.replacer !== undefined && typeof value === 'object' && value !== null) {
-    const replaced = o.replacer(value, top);
-    if (replaced !== undefined) value = replaced;
+  let value = input;
+  if (typeof value === 'object' && value !== null) {
+    let top = false;
+    if (value instanceof TopLevel) {
+      value = value.value;
+      top = true;
+    }
+    if (o.replacer !== undefined && typeof value === 'object' && value !== null) {
+      const replaced = o.replacer(value, top);
+      if (replaced !== undefined) value = replaced;
+    }
   }
   if (value === null || value === undefined) {
     w.byte(T.Null);
@@ -167,6 +235,19 @@ function writeElement(w: Writer, key: string, input: unknown, o: BsonEncodeOptio
     default:
       break;
   }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    // A plain object is none of the classes below.
+    w.byte(T.Document);
+    w.cstring(key);
+    writeDocument(w, value as Record<string, unknown>, o, depth + 1);
+    return;
+  }
+  if (proto === Date.prototype) {
+    // Likewise a plain Date, which would otherwise be tested against every class before it.
+    writeDate(w, key, value as Date);
+    return;
+  }
   if (value instanceof Int32) {
     w.byte(T.Int32);
     w.cstring(key);
@@ -188,17 +269,17 @@ function writeElement(w: Writer, key: string, input: unknown, o: BsonEncodeOptio
   } else if (value instanceof Uint8Array) {
     writeBinary(w, key, 0, value);
   } else if (value instanceof Date) {
-    const ms = value.getTime();
-    if (Number.isNaN(ms)) throw new RangeError(`Cannot encode an invalid Date at '${key}'`);
-    w.byte(T.DateTime);
-    w.cstring(key);
-    w.ensure(8);
-    w.buf.writeBigInt64LE(BigInt(ms), w.pos);
-    w.pos += 8;
+    writeDate(w, key, value);
   } else if (value instanceof TimeSpan) {
     w.byte(T.String);
     w.cstring(key);
     w.string(value.toString());
+  } else if (value instanceof EncodedDocument) {
+    w.byte(T.Document);
+    w.cstring(key);
+    w.ensure(value.bytes.length);
+    w.buf.set(value.bytes, w.pos);
+    w.pos += value.bytes.length;
   } else if (Array.isArray(value)) {
     w.byte(T.Array);
     w.cstring(key);
@@ -214,6 +295,27 @@ function writeElement(w: Writer, key: string, input: unknown, o: BsonEncodeOptio
   } else {
     throw new TypeError(`Cannot encode a value of type ${typeof value} at '${key}'`);
   }
+}
+
+function writeDate(w: Writer, key: string, value: Date): void {
+  const ms = value.getTime();
+  if (Number.isNaN(ms)) throw new RangeError(`Cannot encode an invalid Date at '${key}'`);
+  w.byte(T.DateTime);
+  w.cstring(key);
+  w.ensure(8);
+  writeWholeInt64(w.buf, w.pos, ms);
+  w.pos += 8;
+}
+
+/** Writes a safe integer as int64 LE (what `writeBigInt64LE(BigInt(n))` writes, without the BigInt). */
+function writeWholeInt64(buf: Buffer, at: number, n: number): void {
+  buf.writeUInt32LE(n >>> 0, at);
+  buf.writeInt32LE(Math.floor(n / 2 ** 32), at + 4);
+}
+
+/** Reads an int64 LE as the nearest number (what `Number(readBigInt64LE())` gives, without the BigInt). */
+function readInt64AsNumber(buf: Buffer, at: number): number {
+  return buf.readInt32LE(at + 4) * 2 ** 32 + buf.readUInt32LE(at);
 }
 
 function writeDouble(w: Writer, key: string, v: number): void {
@@ -264,6 +366,12 @@ export function decodeBson(buf: Buffer, options: BsonDecodeOptions = {}): Record
   return reader.document(0, buf.length, 1) as Record<string, unknown>;
 }
 
+/** Element names of up to this many bytes are looked up in the cache. */
+const MAX_CACHED_KEY = 32;
+const KEY_CACHE_SIZE = 512;
+/** Recently decoded short ASCII element names, by a hash of their bytes. */
+const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+
 class Reader {
   constructor(
     private readonly buf: Buffer,
@@ -290,9 +398,9 @@ class Reader {
     while (pos < docEnd) {
       const type = buf[pos]!;
       const keyStart = pos + 1;
-      const keyEnd = buf.indexOf(0, keyStart);
-      if (keyEnd < 0 || keyEnd >= docEnd) this.fail('unterminated element name', keyStart);
-      const key = buf.toString('utf8', keyStart, keyEnd);
+      // Array element names are not kept, so they are not decoded (an error message decodes its own).
+      const key = this.key(keyStart, docEnd, asArray);
+      const keyEnd = this.keyEnd;
       pos = keyEnd + 1;
       let value: unknown;
       switch (type) {
@@ -352,7 +460,7 @@ class Reader {
         }
         case T.DateTime: {
           this.need(pos, 8, docEnd);
-          value = new Date(Number(buf.readBigInt64LE(pos)));
+          value = new Date(readInt64AsNumber(buf, pos));
           pos += 8;
           break;
         }
@@ -365,23 +473,72 @@ class Reader {
         }
         case T.Int64: {
           this.need(pos, 8, docEnd);
-          const v = buf.readBigInt64LE(pos);
-          if (this.preserve) value = new Int64(v);
+          if (this.preserve) value = new Int64(buf.readBigInt64LE(pos));
           else {
-            const n = Number(v);
-            value = Number.isSafeInteger(n) ? n : v;
+            const n = readInt64AsNumber(buf, pos);
+            value = Number.isSafeInteger(n) ? n : buf.readBigInt64LE(pos);
           }
           pos += 8;
           break;
         }
         default:
-          this.fail(`unsupported element type 0x${type.toString(16).padStart(2, '0')} for '${key}'`, keyStart - 1);
+          this.fail(`unsupported element type 0x${type.toString(16).padStart(2, '0')} for '${buf.toString('utf8', keyStart, keyEnd)}'`, keyStart - 1);
       }
       if (Array.isArray(out)) out.push(value);
       else if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       else out[key] = value;
     }
     return out;
+  }
+
+  /** Where the last name read by {@link key} ends (its NUL). */
+  private keyEnd = 0;
+
+  /**
+   * Reads the element name at `start` (which must end before `end`); `skip` only finds its end. Short ASCII names
+   * come from {@link keyCache}: the same few names recur in every message, and a string already used as a property
+   * name makes the property store cheaper than a new string with the same text.
+   */
+  private key(start: number, end: number, skip: boolean): string {
+    const buf = this.buf;
+    let i = start;
+    let hash = 0;
+    let ascii = true;
+    const scanEnd = Math.min(end, start + MAX_CACHED_KEY + 1);
+    while (i < scanEnd) {
+      const b = buf[i]!;
+      if (b === 0) break;
+      if (b >= 0x80) ascii = false;
+      hash = (Math.imul(hash, 31) + b) | 0;
+      i++;
+    }
+    if (i === scanEnd) {
+      // Not found among the first bytes: a long name, or none.
+      const nul = scanEnd < end ? buf.indexOf(0, scanEnd) : -1;
+      if (nul < 0 || nul >= end) this.fail('unterminated element name', start);
+      this.keyEnd = nul;
+      return skip ? '' : buf.toString('utf8', start, nul);
+    }
+    this.keyEnd = i;
+    if (skip) return '';
+    const length = i - start;
+    if (!ascii) return buf.toString('utf8', start, i);
+    const slot = hash & (KEY_CACHE_SIZE - 1);
+    const cached = keyCache[slot];
+    if (cached !== undefined && cached.length === length) {
+      let same = true;
+      for (let k = 0; k < length; k++) {
+        if (cached.charCodeAt(k) !== buf[start + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return cached;
+    }
+    // ASCII: the same text as the UTF-8 decoding.
+    const key = buf.toString('latin1', start, i);
+    keyCache[slot] = key;
+    return key;
   }
 
   private need(pos: number, n: number, end: number): void {

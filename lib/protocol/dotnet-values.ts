@@ -85,9 +85,12 @@ const GUID_TEXT = /^\{?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4}
  */
 export class Guid {
   readonly #bytes: Buffer;
+  /** The "D" text, once known (the bytes never change). */
+  #text: string | undefined;
 
-  private constructor(dotnetBytes: Buffer) {
+  private constructor(dotnetBytes: Buffer, text?: string) {
     this.#bytes = dotnetBytes;
+    this.#text = text;
   }
 
   /** Parses the textual form (`0f8fad5b-d9cb-469f-a165-70867728950e`, braces and case ignored). */
@@ -107,8 +110,11 @@ export class Guid {
 
   /** A new random (version 4) Guid. */
   static random(): Guid {
-    // randomUUID draws from a pooled entropy buffer; randomBytes(16) would make a system call for every Guid.
-    return Guid.parse(randomUUID());
+    // randomUUID draws from a pooled entropy buffer; randomBytes(16) would make a system call for every Guid. Its
+    // text is already the "D" form (lowercase, hyphenated), so it is kept as this Guid's text.
+    const text = randomUUID();
+    const rfc = Buffer.from(text.slice(0, 8) + text.slice(9, 13) + text.slice(14, 18) + text.slice(19, 23) + text.slice(24), 'hex');
+    return new Guid(swapGuidOrder(rfc), text);
   }
 
   /** A copy of the 16 bytes in .NET order. */
@@ -127,8 +133,11 @@ export class Guid {
 
   /** .NET "D" format: lowercase, hyphenated. */
   toString(): string {
-    const h = swapGuidOrder(this.#bytes).toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    if (this.#text === undefined) {
+      const h = swapGuidOrder(this.#bytes).toString('hex');
+      this.#text = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    }
+    return this.#text;
   }
 
   toJSON(): string {

@@ -5,6 +5,7 @@
  */
 import { decodeBson, encodeBson, topLevel, type BsonDecodeOptions } from './bson.js';
 import { DataStream } from './data-stream.js';
+import { encodedDescription } from './endpoint-description.js';
 import { Guid, Int64 } from './dotnet-values.js';
 import { MessageFormatError } from './errors.js';
 
@@ -59,7 +60,7 @@ export function encodeRequest(request: RequestMessage): EncodedMessage {
         $type: REQUEST_TYPE,
         id: request.id,
         activityId: request.activityId,
-        endpoint: request.endpoint,
+        endpoint: encodedDescription(request.endpoint),
         service: request.service,
         method: request.method,
         params: request.params.map(topLevel),
@@ -107,37 +108,13 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
   }
   const m = message as Record<string, unknown>;
   const type = m['$type'];
-  const streams: Array<{ id: Guid; length: number; holder: StreamHolder }> = [];
+  const streams: FoundStreams = [];
   const unwrap = options.unwrapCollections ?? true;
-  const visit = (container: Record<string, unknown> | unknown[], key: string | number): void => {
-    const value = (container as Record<string | number, unknown>)[key];
-    if (value === null || typeof value !== 'object' || value instanceof Guid || value instanceof Date || Buffer.isBuffer(value)) return;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(value, i);
-      return;
-    }
-    const o = value as Record<string, unknown>;
-    const stream = asDataStream(o);
-    if (stream !== undefined) {
-      streams.push({ ...stream, holder: { container, key } });
-      return;
-    }
-    if (unwrap && typeof o['$type'] === 'string') {
-      const keys = Object.keys(o);
-      if (keys.length === 2 && ('$values' in o || '$value' in o)) {
-        const inner = o['$values'] ?? o['$value'];
-        (container as Record<string | number, unknown>)[key] = inner;
-        visit(container, key);
-        return;
-      }
-    }
-    for (const k of Object.keys(o)) visit(o, k);
-  };
 
   if (type === REQUEST_TYPE || (typeof type === 'string' && type.startsWith('Halibut.Transport.Protocol.RequestMessage,'))) {
     const params = m['params'];
     if (!Array.isArray(params)) throw new MessageFormatError('The request has no params array');
-    visit(m, 'params');
+    visitValue(m, 'params', streams, unwrap);
     const activityId = m['activityId'];
     const request: RequestMessage = {
       id: stringField(m, 'id', 'request'),
@@ -163,10 +140,38 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
     }
     const response: ResponseMessage = { id: typeof m['id'] === 'string' ? m['id'] : '', error: serverError, result: m['result'] ?? null };
     // Visit through the response object itself, so a DataStream that is the whole result is bound in place.
-    visit(response as unknown as Record<string, unknown>, 'result');
+    visitValue(response as unknown as Record<string, unknown>, 'result', streams, unwrap);
     return { kind: 'response', message: response, streams };
   }
   throw new MessageFormatError(`Unexpected message type ${JSON.stringify(type)}`);
+}
+
+type FoundStreams = Array<{ id: Guid; length: number; holder: StreamHolder }>;
+
+/** Finds the DataStreams under `container[key]` (and unwraps Json.NET's collection wrappers, when asked). */
+function visitValue(container: Record<string, unknown> | unknown[], key: string | number, streams: FoundStreams, unwrap: boolean): void {
+  const value = (container as Record<string | number, unknown>)[key];
+  if (value === null || typeof value !== 'object' || value instanceof Guid || value instanceof Date || Buffer.isBuffer(value)) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) visitValue(value, i, streams, unwrap);
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const stream = asDataStream(o, keys);
+  if (stream !== undefined) {
+    streams.push({ ...stream, holder: { container, key } });
+    return;
+  }
+  if (unwrap && typeof o['$type'] === 'string') {
+    if (keys.length === 2 && ('$values' in o || '$value' in o)) {
+      const inner = o['$values'] ?? o['$value'];
+      (container as Record<string | number, unknown>)[key] = inner;
+      visitValue(container, key, streams, unwrap);
+      return;
+    }
+  }
+  for (const k of keys) visitValue(o, k, streams, unwrap);
 }
 
 /** Puts the bound DataStream objects where their placeholders were. */
@@ -176,11 +181,11 @@ export function bindStreams(decoded: DecodedMessage, streams: readonly DataStrea
   });
 }
 
-function asDataStream(o: Record<string, unknown>): { id: Guid; length: number } | undefined {
+/** `keys` are `Object.keys(o)`. */
+function asDataStream(o: Record<string, unknown>, keys: readonly string[]): { id: Guid; length: number } | undefined {
   const type = o['$type'];
   const tagged = typeof type === 'string' && type.startsWith('Halibut.DataStream,');
   // Untagged DataStreams (in properties declared DataStream) are recognised by their exact shape.
-  const keys = Object.keys(o);
   const shaped = keys.length === 2 && o['id'] instanceof Guid && (typeof o['length'] === 'number' || o['length'] instanceof Int64);
   if (!tagged && !shaped) return undefined;
   const id = o['id'];
