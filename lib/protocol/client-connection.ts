@@ -140,7 +140,7 @@ export class ClientConnection {
     const { timeouts, endpoint, maxMessageBytes, maxDepth } = this.#options;
     const write = this.#deadline('write', timeouts.readMs);
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
-    await writeDataStreams(this.#socket, streams, write);
+    if (streams.length > 0) await writeDataStreams(this.#socket, streams, write);
     const read = this.#deadline('read', timeouts.readMs);
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,

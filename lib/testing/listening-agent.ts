@@ -236,10 +236,10 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
         clientThumbprint,
       });
       // Whatever the implementation left unread must be taken off the connection before the response goes out.
-      await incoming.drainAll();
+      if (incoming.streams.length > 0) await incoming.drainAll();
       const { bson: out, streams } = encodeResponse(response);
       await writeCompressedMessage(socket, out);
-      await writeDataStreams(socket, streams);
+      if (streams.length > 0) await writeDataStreams(socket, streams);
 
       const next = await readNonEmptyControlLine(reader, { phase: 'next', timeoutMs: this.#nextTimeoutMs }).catch((err: unknown) => {
         // Waiting for NEXT and seeing nothing is how a client that pools idle connections looks; close quietly.

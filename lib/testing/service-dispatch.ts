@@ -19,15 +19,25 @@ export interface CallContext {
   clientThumbprint: string;
 }
 
+/** The implementation's method for `method` (to be called with the implementation as `this`). */
 function findMethod(impl: object, method: string): ((...args: unknown[]) => unknown) | undefined {
-  const wanted = [method.toLowerCase(), `${method.toLowerCase()}async`];
-  const seen = new Set<string>();
+  const plain = method.toLowerCase();
+  const async = `${plain}async`;
+  // Names already met nearer to the object are skipped further up; within one level every name is new.
+  let seen: Set<string> | undefined;
+  let nearer: string[] | undefined;
   for (let proto: object | null = impl; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (seen.has(name) || name === 'constructor') continue;
-      seen.add(name);
+    if (nearer !== undefined) {
+      seen ??= new Set<string>();
+      for (const name of nearer) seen.add(name);
+    }
+    nearer = Object.getOwnPropertyNames(proto);
+    for (const name of nearer) {
+      if (name === 'constructor' || seen?.has(name) === true) continue;
       const fn = (impl as Record<string, unknown>)[name];
-      if (typeof fn === 'function' && wanted.includes(name.toLowerCase())) return fn.bind(impl) as (...args: unknown[]) => unknown;
+      if (typeof fn !== 'function') continue;
+      const lower = name.toLowerCase();
+      if (lower === plain || lower === async) return fn as (...args: unknown[]) => unknown;
     }
   }
   return undefined;
@@ -38,16 +48,19 @@ function exceptionText(err: unknown): { name: string; message: string; stack: st
   return { name: 'Error', message: String(err), stack: `Error: ${String(err)}` };
 }
 
+function reply(request: RequestMessage, error: ServerError | null, result: unknown = null): ResponseMessage {
+  return { id: request.id, error, result };
+}
+
 export async function dispatch(
   services: ReadonlyMap<string, ServiceImplementation>,
   request: RequestMessage,
   context: CallContext,
 ): Promise<ResponseMessage> {
-  const reply = (error: ServerError | null, result: unknown = null): ResponseMessage => ({ id: request.id, error, result });
   // Halibut's own service factory matches names without regard to case.
   const impl = services.get(request.service) ?? [...services].find(([name]) => name.toLowerCase() === request.service.toLowerCase())?.[1];
   if (impl === undefined) {
-    return reply({
+    return reply(request, {
       message: `Service not found: ${request.service}`,
       details: null,
       HalibutErrorType: 'Halibut.Exceptions.ServiceNotFoundHalibutClientException',
@@ -55,20 +68,21 @@ export async function dispatch(
   }
   const fn = findMethod(impl, request.method);
   if (fn === undefined) {
-    return reply({
+    return reply(request, {
       message: `Method ${request.service}::${request.method}Async not found`,
       details: null,
       HalibutErrorType: 'Halibut.Exceptions.MethodNotFoundHalibutClientException',
     });
   }
   try {
-    const result = await fn(...request.params, context);
-    return reply(null, result === undefined ? null : result);
+    // Called on the implementation, as a bound method would be.
+    const result = await Reflect.apply(fn, impl, [...request.params, context]);
+    return reply(request, null, result === undefined ? null : result);
   } catch (err) {
-    if (err instanceof RemoteFailure) return reply(err.serverError);
+    if (err instanceof RemoteFailure) return reply(request, err.serverError);
     const { name, message, stack } = exceptionText(err);
     // A .NET service's exception arrives wrapped in TargetInvocationException; clients key on that prefix.
-    return reply({
+    return reply(request, {
       message,
       details: `System.Reflection.TargetInvocationException: Exception has been thrown by the target of an invocation. ---> ${name}: ${message}\n${stack}`,
       HalibutErrorType: null,
