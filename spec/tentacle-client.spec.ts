@@ -22,6 +22,7 @@ import {
   type TentacleClientOptions,
   type TransferProgress,
 } from '../lib/index.js';
+import { POLL_DEFAULTS, pollDelay } from '../lib/tentacle/polling.js';
 import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
@@ -284,6 +285,17 @@ describe('runScript', () => {
     const agent = await tentacle({ capabilities: ['IFileTransferService', 'IKubernetesScriptServiceV1'] });
     const { tentacle: client } = clients();
     await assert.rejects(client.runScript(agent.endpoint, { body: 'echo' }).result, UnsupportedScriptServiceError);
+  });
+});
+
+describe('polling back-off', () => {
+  it("follows Octopus's listening-Tentacle back-off: 300 ms, x1.15 per poll, 5 s after about 21 polls", () => {
+    const delays = Array.from({ length: 30 }, (_, i) => pollDelay(POLL_DEFAULTS, i));
+    assert.equal(delays[0], 300);
+    assert.ok(Math.abs(delays[1]! - 345) < 1e-9);
+    assert.ok(delays.every((d, i) => i === 0 || d >= delays[i - 1]!), 'never shrinks');
+    assert.ok(delays[20]! < 5000 && delays[21]! === 5000, `reaches the cap after 21 polls: ${delays[20]} then ${delays[21]}`);
+    assert.ok(delays.slice(21).every((d) => d === 5000));
   });
 });
 
