@@ -1,7 +1,6 @@
 /** `halibut download <url> REMOTE LOCAL`: copies a file from the agent. */
-import { randomBytes } from 'node:crypto';
-import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { TentacleClient } from '../../index.js';
 import { flag, requirePositionals, type Command } from '../command.js';
 import { AGENT_HELP, agentOptions, attemptsHelp, attemptsOption, CERTIFICATE_HELP, certificateOptions, connectToAgent } from '../connection-options.js';
@@ -53,11 +52,9 @@ Example:
     const target = (await isDirectory(local!)) ? join(local!, remoteBaseName(remote!)) : local!;
     const { client, endpoint } = await connectToAgent(url!, input.values, io.env, 'download', { attempts: 1 });
     const progress = progressReporter(io, { verb: 'downloading', done: 'downloaded', label: remote!, tty: io.stderrIsTty }, flag(input.values, 'quiet'));
-    // Hidden, in the same directory (a rename across file systems would fail), and unguessable.
-    const partial = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.partial`);
     try {
-      const downloaded = await new TentacleClient(client).downloadFile(endpoint, remote!, partial, { signal: io.interrupted, onProgress: (p) => progress.update(p) });
-      await rename(partial, target);
+      // downloadFile writes beside the target and renames once complete, so a failure leaves nothing under LOCAL.
+      const downloaded = await new TentacleClient(client).downloadFile(endpoint, remote!, target, { signal: io.interrupted, onProgress: (p) => progress.update(p) });
       progress.finish(downloaded.length);
       if (json) {
         const report: DownloadReport = { ok: true, path: resolve(target), sha1: downloaded.sha1, length: downloaded.length };
@@ -68,7 +65,6 @@ Example:
       return ExitCode.ok;
     } catch (err) {
       progress.abandon();
-      await rm(partial, { force: true });
       throw err;
     } finally {
       await client.close();
