@@ -112,16 +112,16 @@ export async function downloadFile(
   if (result === null) throw new RemoteFileNotFoundError(resolveEndpoint(endpoint).url, remotePath);
   if (!(result instanceof DataStream)) throw new ContractError('DataStream', 'result', 'must be a DataStream or null');
   const tap = new HashingTap(result.length, options.onProgress);
-  const pipe = { signal: options.signal };
+  const pipeOptions = options.signal === undefined ? {} : { signal: options.signal };
   if (typeof destination !== 'string') {
-    await pipeline(result.readable(), tap, destination, pipe.signal === undefined ? {} : { signal: pipe.signal });
+    await pipeline(result.readable(), tap, destination, pipeOptions);
     return { length: tap.bytes, sha1: tap.digest() };
   }
   // Written beside the destination and renamed at the end: a failed download never leaves a partial file under the
   // name the caller asked for.
   const partial = `${destination}.partial-${randomBytes(4).toString('hex')}`;
   try {
-    await pipeline(result.readable(), tap, createWriteStream(partial), pipe.signal === undefined ? {} : { signal: pipe.signal });
+    await pipeline(result.readable(), tap, createWriteStream(partial), pipeOptions);
     await rename(partial, destination);
   } catch (err) {
     await rm(partial, { force: true });

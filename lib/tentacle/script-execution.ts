@@ -64,6 +64,11 @@ export interface ExecutionOutcome {
   workspaceCleanedUp: boolean;
 }
 
+/** A run cancelled before its start reached the agent: nothing ran, so there is nothing to stop or clean up. */
+export function notStarted(service: ScriptServiceVersion): ExecutionOutcome {
+  return { ticket: '', service, exitCode: ScriptExitCodes.Canceled, cancelled: true, workspaceCleanedUp: true };
+}
+
 type Call = (method: string, param: Record<string, unknown>, signal: AbortSignal | undefined) => Promise<unknown>;
 
 function caller(ctx: ExecutionContext, service: string): Call {
@@ -173,7 +178,7 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
     ticket = decodeScriptTicket(await call(ScriptMethods.StartScript, encodeStartScriptCommand(command), ctx.cancel), 'result');
   } catch (err) {
     if (err instanceof CallAbortedError && !err.requestMayHaveRun) {
-      return { ticket: '', service: ServiceNames.ScriptService, exitCode: ScriptExitCodes.Canceled, cancelled: true, workspaceCleanedUp: true };
+      return notStarted(ServiceNames.ScriptService);
     }
     if (err instanceof HalibutError && err.connectionState === 'unknown' && !(err instanceof RemoteError) && !(err instanceof ContractError)) {
       throw new ScriptStartUncertainError(ctx.url, err);

@@ -6,7 +6,6 @@ import type { HalibutClient } from '../client/halibut-client.js';
 import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
 import { CallAbortedError } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
-import { ScriptExitCodes } from '../contracts/enums.js';
 import { ServiceNames } from '../contracts/services.js';
 import { newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
@@ -16,7 +15,7 @@ import { downloadFile, uploadFile } from './file-transfer.js';
 import { LogLineReader } from './log-lines.js';
 import { POLL_DEFAULTS, type PollOptions, type ResolvedPollOptions } from './polling.js';
 import { DEFAULT_TASK_ID, startFields } from './script-command.js';
-import { executeV1, executeV2, type ExecutionContext, type ExecutionOutcome } from './script-execution.js';
+import { executeV1, executeV2, notStarted, type ExecutionContext, type ExecutionOutcome } from './script-execution.js';
 import { ScriptRunHandle } from './script-run.js';
 import type {
   DownloadDestination,
@@ -121,7 +120,7 @@ export class TentacleClient {
           // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
           if (!(err instanceof CallAbortedError) || !cancel.signal.aborted) throw err;
           if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
-          return { ticket: '', service: ServiceNames.ScriptService, exitCode: ScriptExitCodes.Canceled, cancelled: true, workspaceCleanedUp: true, lineCount: 0 };
+          return { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
         }
         const taskId = options.taskId ?? DEFAULT_TASK_ID;
         const outcome: ExecutionOutcome =
