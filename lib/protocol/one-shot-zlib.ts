@@ -14,12 +14,13 @@
  *
  * The streams are driven synchronously through their handle, exactly as Node's `*Sync` functions do it (Z_FINISH, the
  * same 16 KiB output steps, the same output bound). That interface is not public: it is checked before use and against
- * the one-shot functions on a sample, and if anything differs every call goes to the one-shot functions.
+ * the one-shot functions on a sample, and if anything differs every call goes to the one-shot functions (Node's public
+ * API). {@link zlibPath} says which path is taken on the running Node.
  */
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** What Node's zlib streams carry for their synchronous path. */
-interface SyncStream {
+export interface SyncStream {
   _handle?: { writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void } | null;
   _writeState?: Uint32Array;
   readonly destroyed: boolean;
@@ -32,7 +33,18 @@ const CHUNK = 16 * 1024;
 /** Largest input compressed with a kept deflater: well inside its 32 KiB window. */
 const KEPT_DEFLATE_MAX = 16 * 1024;
 const scratch = Buffer.allocUnsafe(CHUNK);
+
+/**
+ * Applied to every zlib stream made here before its internals are checked. The identity in use; tests substitute a
+ * stream whose internals differ (as a future Node's might) to prove the check falls back to the public API.
+ */
+let adapt: (stream: SyncStream) => SyncStream = (stream) => stream;
 const zeros = Buffer.alloc(KEPT_DEFLATE_MAX);
+/**
+ * More than deflate can make of {@link KEPT_DEFLATE_MAX} bytes. Every run has a finite bound, so internals that never
+ * report the end of the output (a state that stays zero) end in a refusal, never in an endless loop.
+ */
+const DEFLATE_OUTPUT_MAX = 2 * KEPT_DEFLATE_MAX;
 
 function usable(stream: SyncStream): boolean {
   return typeof stream._handle?.writeSync === 'function' && stream._writeState instanceof Uint32Array && stream._writeState.length >= 2;
@@ -50,8 +62,8 @@ class KeptStream {
 
   /** Deflates `input` (at most {@link KEPT_DEFLATE_MAX} bytes) as a fresh stream would. */
   deflate(input: Buffer): Buffer | undefined {
-    if (this.#dirty > input.length && this.#run(zeros, this.#dirty, Infinity) === undefined) return undefined;
-    const out = this.#run(input, input.length, Infinity);
+    if (this.#dirty > input.length && this.#run(zeros, this.#dirty, DEFLATE_OUTPUT_MAX) === undefined) return undefined;
+    const out = this.#run(input, input.length, DEFLATE_OUTPUT_MAX);
     if (out !== undefined) this.#dirty = input.length;
     return out?.output;
   }
@@ -68,7 +80,7 @@ class KeptStream {
   #run(input: Buffer, length: number, maxOutput: number): { output: Buffer; consumed: number } | undefined {
     let stream = this.#stream;
     if (stream === undefined || stream.destroyed) {
-      stream = this.#create();
+      stream = adapt(this.#create());
       // A zlib error destroys the stream and is then emitted; it is seen here through `destroyed`.
       stream.on('error', () => undefined);
       if (!usable(stream)) return undefined;
@@ -125,12 +137,30 @@ function keptInflater(): KeptStream | null {
     const kept = new KeptStream(() => createInflateRaw());
     const wire = Buffer.concat([deflateRawSync(SAMPLE), Buffer.from('tail')]);
     const ok = (): boolean => {
-      const out = kept.inflate(wire, Infinity);
+      const out = kept.inflate(wire, 2 * SAMPLE.length);
       return out !== undefined && out.output.equals(SAMPLE) && out.consumed === wire.length - 4;
     };
     inflater = ok() && ok() ? kept : null;
   }
   return inflater;
+}
+
+/** Which path compresses and inflates small messages on this Node: its kept zlib streams, or the public one-shot API. */
+export type ZlibPath = 'kept-streams' | 'public-api';
+
+/** The path taken for small messages at the default level and for inflating (it is checked on first use and kept). */
+export function zlibPath(): ZlibPath {
+  return deflaterFor(constants.Z_DEFAULT_COMPRESSION) !== null && keptInflater() !== null ? 'kept-streams' : 'public-api';
+}
+
+/**
+ * For tests only: forgets which path was chosen, and has every zlib stream made from now on pass through `change`
+ * (a stream whose internals differ from the ones this module drives). Without an argument, streams are used as made.
+ */
+export function resetZlibPathForTests(change?: (stream: SyncStream) => SyncStream): void {
+  adapt = change ?? ((stream) => stream);
+  deflaters.clear();
+  inflater = undefined;
 }
 
 /** Same result as `deflateRawSync(input, { level })`. */
