@@ -3,6 +3,7 @@
  * and an exit code (see exit-codes.ts). Separate from main.ts so that it can run with a captured {@link CliIo}.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HalibutError } from '../index.js';
 import type { Command, CommandInput } from './command.js';
@@ -12,6 +13,9 @@ import { ExitCode } from './exit-codes.js';
 import { explain } from './explain.js';
 import type { CliIo } from './io.js';
 import { toJsonLine } from './json-output.js';
+
+/** The command line's documentation, shipped in the package: this file is in lib/cli or dist/cli, docs/ two levels up. */
+const CLI_DOCS = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
 const MAIN_HELP = `Usage: halibut <command> [options]
 
@@ -26,7 +30,7 @@ HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win.
 
 Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C); run exits with the
 script's own code.
-Documentation: docs/cli.md`;
+Documentation: ${CLI_DOCS}`;
 
 /** Runs `halibut` with `argv` (without node and the script) and resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
