@@ -42,7 +42,7 @@ try {
     signal: controller.signal,
   });
   for await (const line of run) {
-    if (line.source === 'debug') continue;
+    if (line.source === 'debug' || line.level !== 'default') continue; // the agent talking, not the script
     (line.source === 'stderr' ? process.stderr : process.stdout).write(`${line.time.toISOString()} ${line.text}\n`);
   }
   const result = await run;
