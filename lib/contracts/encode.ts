@@ -43,6 +43,7 @@ const status = (s: ScriptStatusResponse): WireDocument => ({
   ExitCode: s.ExitCode,
 });
 
+/** Encodes a {@link StartScriptCommand} in wire form, with its `$type`. */
 export const encodeStartScriptCommand = (c: StartScriptCommand): WireDocument =>
   typed('StartScriptCommand', {
     ScriptBody: c.ScriptBody,
@@ -55,12 +56,18 @@ export const encodeStartScriptCommand = (c: StartScriptCommand): WireDocument =>
     IsolationMutexName: c.IsolationMutexName,
   });
 
+/** Encodes a {@link ScriptStatusRequest} in wire form, with its `$type`. */
 export const encodeScriptStatusRequest = (c: TicketAndSequence): WireDocument => typed('ScriptStatusRequest', ticketAndSequence(c));
+/** Encodes a {@link CancelScriptCommand} in wire form, with its `$type`. */
 export const encodeCancelScriptCommand = (c: TicketAndSequence): WireDocument => typed('CancelScriptCommand', ticketAndSequence(c));
+/** Encodes a {@link CompleteScriptCommand} in wire form, with its `$type`. */
 export const encodeCompleteScriptCommand = (c: TicketAndSequence): WireDocument => typed('CompleteScriptCommand', ticketAndSequence(c));
+/** Encodes a {@link ScriptTicket} in wire form, with its `$type`. */
 export const encodeScriptTicket = (t: ScriptTicket): WireDocument => typed('ScriptTicket', ticket(t));
+/** Encodes a {@link ScriptStatusResponse} in wire form, with its `$type`. */
 export const encodeScriptStatusResponse = (s: ScriptStatusResponse): WireDocument => typed('ScriptStatusResponse', status(s));
 
+/** Encodes a {@link StartScriptCommandV2} in wire form, with its `$type`. */
 export const encodeStartScriptCommandV2 = (c: StartScriptCommandV2): WireDocument =>
   typed('StartScriptCommandV2', {
     ScriptTicket: ticket(c.ScriptTicket),
@@ -75,13 +82,19 @@ export const encodeStartScriptCommandV2 = (c: StartScriptCommandV2): WireDocumen
     Arguments: [...c.Arguments],
   });
 
+/** Encodes a {@link ScriptStatusRequestV2} in wire form, with its `$type`. */
 export const encodeScriptStatusRequestV2 = (c: TicketAndSequence): WireDocument => typed('ScriptStatusRequestV2', ticketAndSequence(c));
+/** Encodes a {@link CancelScriptCommandV2} in wire form, with its `$type`. */
 export const encodeCancelScriptCommandV2 = (c: TicketAndSequence): WireDocument => typed('CancelScriptCommandV2', ticketAndSequence(c));
+/** Encodes a {@link CompleteScriptCommandV2} in wire form, with its `$type`. */
 export const encodeCompleteScriptCommandV2 = (c: CompleteScriptCommandV2): WireDocument => typed('CompleteScriptCommandV2', { Ticket: ticket(c.Ticket) });
+/** Encodes a {@link ScriptStatusResponseV2} in wire form, with its `$type`. */
 export const encodeScriptStatusResponseV2 = (s: ScriptStatusResponse): WireDocument => typed('ScriptStatusResponseV2', status(s));
 
+/** Encodes a {@link UploadResult} in wire form, with its `$type`. */
 export const encodeUploadResult = (r: UploadResult): WireDocument => typed('UploadResult', { FullPath: r.FullPath, Hash: r.Hash, Length: new Int64(r.Length) });
 
+/** Encodes a {@link CapabilitiesResponseV2} in wire form, with its `$type`. */
 export const encodeCapabilitiesResponseV2 = (r: CapabilitiesResponseV2): WireDocument =>
   typed('CapabilitiesResponseV2', { SupportedCapabilities: [...r.SupportedCapabilities] });
 
@@ -90,6 +103,7 @@ const kubernetesTicketAndSequence = (c: KubernetesTicketAndSequence): WireDocume
   LastLogSequence: new Int64(c.LastLogSequence),
 });
 
+/** Encodes a {@link StartKubernetesScriptCommandV1} in wire form, with its `$type`. */
 export const encodeStartKubernetesScriptCommandV1 = (c: StartKubernetesScriptCommandV1): WireDocument =>
   typed('StartKubernetesScriptCommandV1', {
     ScriptTicket: ticket(c.ScriptTicket),
@@ -109,12 +123,16 @@ export const encodeStartKubernetesScriptCommandV1 = (c: StartKubernetesScriptCom
     CalamariImageConfiguration: c.CalamariImageConfiguration === null ? null : { ...c.CalamariImageConfiguration },
   });
 
+/** Encodes a {@link KubernetesScriptStatusRequestV1} in wire form, with its `$type`. */
 export const encodeKubernetesScriptStatusRequestV1 = (c: KubernetesTicketAndSequence): WireDocument =>
   typed('KubernetesScriptStatusRequestV1', kubernetesTicketAndSequence(c));
+/** Encodes a {@link CancelKubernetesScriptCommandV1} in wire form, with its `$type`. */
 export const encodeCancelKubernetesScriptCommandV1 = (c: KubernetesTicketAndSequence): WireDocument =>
   typed('CancelKubernetesScriptCommandV1', kubernetesTicketAndSequence(c));
+/** Encodes a {@link CompleteKubernetesScriptCommandV1} in wire form, with its `$type`. */
 export const encodeCompleteKubernetesScriptCommandV1 = (c: CompleteKubernetesScriptCommandV1): WireDocument =>
   typed('CompleteKubernetesScriptCommandV1', { ScriptTicket: ticket(c.ScriptTicket) });
+/** Encodes a {@link KubernetesScriptStatusResponseV1} in wire form, with its `$type`. */
 export const encodeKubernetesScriptStatusResponseV1 = (s: KubernetesScriptStatusResponseV1): WireDocument =>
   typed('KubernetesScriptStatusResponseV1', {
     ScriptTicket: ticket(s.ScriptTicket),
