@@ -39,7 +39,7 @@ export interface ConnectionEvent {
   connectionId: number;
 }
 
-/** The pool's events, by name, with their payloads (see {@link HalibutClient.on}). Durations are in milliseconds. */
+/** The pool's events, by name, with their payloads: subscribe with `client.on(name, listener)`. Durations are in ms. */
 export interface PoolEvents {
   /** A new connection was opened (emitted together with `connectionReady`). */
   connectionCreated: [event: ConnectionEvent];
