@@ -24,8 +24,10 @@ export interface RetryOptions {
   maxRetryTimeMs?: number;
 }
 
+/** {@link RetryOptions} with every default applied. */
 export type ResolvedRetryOptions = Required<RetryOptions>;
 
+/** The retry defaults, as Halibut retries: 5 attempts, 1 s apart, within 5 minutes. */
 export const RETRY_DEFAULTS: ResolvedRetryOptions = {
   attempts: 5,
   delayMs: 1000,
