@@ -17,7 +17,7 @@ const layer = (folder, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'docs-api/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
