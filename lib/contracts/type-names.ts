@@ -10,7 +10,11 @@
 const LEGACY = (name: string): string => `Octopus.Shared.Contracts.${name}, Octopus.Shared`;
 const MODERN = (name: string): string => `Octopus.Tentacle.Contracts.${name}, Octopus.Tentacle.Contracts`;
 
-/** The `$type` written for each contract type that can sit in a `params` slot or be a `result`. */
+/**
+ * The `$type` written for each contract type that can sit in a `params` slot or be a `result`, as a current
+ * Tentacle writes them. The V1 types and `UploadResult` keep their legacy `Octopus.Shared.Contracts` names (what
+ * Tentacle still writes, and all that Tentacles before 6.2.125 know); either form is accepted when read.
+ */
 export const TypeNames = {
   /** The `$type` of {@link StartScriptCommand} (the legacy name). */
   StartScriptCommand: LEGACY('StartScriptCommand'),

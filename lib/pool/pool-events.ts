@@ -39,7 +39,12 @@ export interface ConnectionEvent {
   connectionId: number;
 }
 
-/** The pool's events, by name, with their payloads: subscribe with `client.on(name, listener)`. Durations are in ms. */
+/**
+ * The pool's events, by name, with their payloads: subscribe with `client.on(name, listener)`. Durations are in ms.
+ *
+ * Modelled on MongoDB's connection-monitoring events: every connection's life and every checkout, with reasons and
+ * durations. For observability only; failures reach callers through their promises.
+ */
 export interface PoolEvents {
   /** A new connection was opened (emitted together with `connectionReady`). */
   connectionCreated: [event: ConnectionEvent];
