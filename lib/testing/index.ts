@@ -1,6 +1,6 @@
 /**
  * halibut-client/testing: an embeddable listening agent that speaks Halibut like a Tentacle, with Tentacle's
- * services (scripts, files, capabilities), for testing deployment code without a real Tentacle. See docs/testing.md.
+ * services (scripts, files, capabilities), for testing deployment code without a real Tentacle. See docs/agent.md.
  *
  * @packageDocumentation
  * @module halibut-client/testing
