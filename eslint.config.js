@@ -17,7 +17,7 @@ const layer = (folder, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.doc-snippets/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.doc-snippets/**', 'docs-api/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -2,6 +2,7 @@
  * halibut-client: call Octopus Deploy listening Tentacles (and any Halibut listening service) from Node.
  *
  * @packageDocumentation
+ * @module halibut-client
  */
 export * from './client/index.js';
 export * from './certificates/index.js';
@@ -29,6 +30,7 @@ export {
   matchesNoProxy,
   type ProxyOption,
   type ProxySettings,
+  type ResolvedProxy,
 } from './transport/index.js';
 export {
   PoolClosedError,
@@ -61,5 +63,6 @@ export {
   ServiceNotFoundError,
   TimeSpan,
   dotnetObject,
+  type RemoteCallContext,
   type ServerError,
 } from './protocol/index.js';

@@ -15,8 +15,11 @@ export interface Endpoint {
 export interface ResolvedEndpoint {
   /** Normalised URL with a trailing slash, lowercased scheme and host (Halibut's BaseUri form). */
   url: string;
+  /** The host name or IP address (IPv6 without brackets). */
   host: string;
+  /** The TCP port. */
   port: number;
+  /** The accepted thumbprints, normalised (uppercase hex, no separators). */
   pins: string[];
   /** The proxy the connection goes through, if any. */
   proxy: ResolvedProxy | undefined;
@@ -24,6 +27,12 @@ export interface ResolvedEndpoint {
   key: string;
 }
 
+/**
+ * Checks and normalises an endpoint: its URL must be `https://`, its thumbprints valid, its proxy (or
+ * `defaultProxy`) well-formed.
+ *
+ * @throws TypeError for a malformed URL or proxy, or no thumbprint; {@link InvalidThumbprintError} for a malformed one.
+ */
 export function resolveEndpoint(endpoint: Endpoint, defaultProxy?: ProxyOption): ResolvedEndpoint {
   if (endpoint === null || typeof endpoint !== 'object') throw new TypeError('An endpoint is { url, thumbprint }');
   let parsed: URL;

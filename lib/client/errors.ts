@@ -15,7 +15,9 @@ export class ClientClosedError extends HalibutError {
 export class CallAbortedError extends HalibutError {
   readonly code = 'ERR_ABORTED';
   constructor(
+    /** The endpoint URL. */
     readonly endpoint: string,
+    /** True when the request had started to go out, so the agent may have run it. */
     readonly requestMayHaveRun: boolean,
     reason: unknown,
   ) {

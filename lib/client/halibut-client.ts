@@ -1,6 +1,3 @@
-/**
- * The client: calls methods on listening agents over pooled, pinned, mutually authenticated TLS connections.
- */
 import createDebug from 'debug';
 import { toIdentity } from '../certificates/identity.js';
 import type { CertificateIdentity } from '../certificates/identity.js';
@@ -44,6 +41,7 @@ export interface CallRequest {
   params?: readonly unknown[];
 }
 
+/** Per-call options for {@link HalibutClient.call} and {@link HalibutClient.service}. */
 export interface CallOptions {
   /** Cancels the call. After the request has started the agent may still run it (there is no cancel message). */
   signal?: AbortSignal;
@@ -51,6 +49,13 @@ export interface CallOptions {
   retry?: RetryOptions | false;
 }
 
+/**
+ * The client: calls methods on listening agents over pooled, pinned, mutually authenticated TLS connections.
+ *
+ * One client holds one certificate and a connection pool per endpoint; share it across calls and close it when
+ * done. It emits {@link ClientEvents} for observability. The constructor throws a TypeError (or a certificate error)
+ * for a missing certificate or an invalid option, naming it.
+ */
 export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #identity: CertificateIdentity;
   readonly #options: ResolvedClientOptions;
@@ -311,6 +316,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     }
   }
 
+  /** The same as {@link HalibutClient.close} without a signal, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

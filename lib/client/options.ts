@@ -5,7 +5,16 @@ import type { Dialer } from '../transport/tcp.js';
 import type { RetryOptions } from './retry.js';
 
 /** Our certificate: what the certificate loaders return, or a PEM certificate and key. */
-export type ClientCertificate = CertificateIdentity | { cert: string | Buffer; key: string | Buffer; passphrase?: string };
+export type ClientCertificate =
+  | CertificateIdentity
+  | {
+      /** The PEM certificate (chain). */
+      cert: string | Buffer;
+      /** The PEM private key. */
+      key: string | Buffer;
+      /** The key's passphrase, when it is encrypted. */
+      passphrase?: string;
+    };
 
 /** Everything a {@link HalibutClient} can be told. Times are in milliseconds; defaults follow Halibut. */
 export interface HalibutClientOptions {
@@ -51,21 +60,35 @@ export interface HalibutClientOptions {
   dialer?: Dialer;
 }
 
+/** The numeric {@link HalibutClientOptions} with defaults applied; see there for each one's meaning. */
 export interface ResolvedClientOptions {
+  /** TCP connect deadline, ms. */
   connectTimeoutMs: number;
+  /** TLS handshake deadline, and separately identification's, ms. */
   handshakeTimeoutMs: number;
+  /** NEXT/PROCEED and END deadline, ms. */
   heartbeatTimeoutMs: number;
+  /** Wait for the first byte of a response, ms. */
   responseTimeoutMs: number;
+  /** Any other read without progress, ms. */
   readTimeoutMs: number;
+  /** Largest decompressed message accepted, bytes. */
   maxMessageBytes: number;
+  /** Deepest nesting accepted in a message. */
   maxDepth: number;
+  /** Connections per endpoint. */
   maxConnectionsPerEndpoint: number;
+  /** Longest wait for a free connection, ms. */
   waitQueueTimeoutMs: number;
+  /** Idle connections kept per endpoint. */
   maxIdlePerEndpoint: number;
+  /** Idle connections older than this are closed, ms. */
   maxIdleTimeMs: number;
+  /** zlib level for outgoing messages, 0–9. */
   compressionLevel: number;
 }
 
+/** The client's defaults, exported as `CLIENT_DEFAULTS`. */
 export const DEFAULTS: ResolvedClientOptions = {
   connectTimeoutMs: 60_000,
   handshakeTimeoutMs: 60_000,

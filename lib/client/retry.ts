@@ -1,14 +1,16 @@
-/**
- * When a failed call may be tried again: only failures before the request began, as Halibut decides. Once a
- * request byte has been written the agent may have run it, so nothing after that point is ever retried.
- */
+/** When a failed call may be tried again, and how often (see {@link RetryOptions}). */
 import { CertificateMismatchError } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
 import { ControlLineError } from '../protocol/control-lines.js';
 import { AgentRejectedClientError, ConnectionClosedError, NotHalibutPeerError, ProtocolError } from '../protocol/errors.js';
 import { ConnectError, HostNotFoundError, NotTlsError, ProxyAuthenticationError, ProxyError, TlsHandshakeError } from '../transport/errors.js';
 
-/** How connection attempts are retried. Defaults follow Halibut: 5 attempts, 1 s apart, within 5 minutes. */
+/**
+ * How connection attempts are retried. Defaults follow Halibut: 5 attempts, 1 s apart, within 5 minutes.
+ *
+ * Only failures before the request began are retried, as Halibut decides: once a request byte has been written the
+ * agent may have run it, so nothing after that point is ever retried.
+ */
 export interface RetryOptions {
   /** Attempts in all, the first included. 1 disables retrying. Default 5. */
   attempts?: number;
@@ -24,8 +26,10 @@ export interface RetryOptions {
   maxRetryTimeMs?: number;
 }
 
+/** {@link RetryOptions} with every default applied. */
 export type ResolvedRetryOptions = Required<RetryOptions>;
 
+/** The retry defaults, as Halibut retries: 5 attempts, 1 s apart, within 5 minutes. */
 export const RETRY_DEFAULTS: ResolvedRetryOptions = {
   attempts: 5,
   delayMs: 1000,

@@ -7,7 +7,10 @@
 
 const NEEDS_QUOTES = /[\s"]/u;
 
-/** Quotes one argument so that .NET's command-line splitting gives it back unchanged. */
+/**
+ * Quotes one argument so that .NET's command-line splitting gives it back unchanged. A Tentacle joins `Arguments`
+ * with spaces, unquoted, so an argument with a space, a quote or a backslash before a quote must be quoted first.
+ */
 export function quoteArgument(arg: string): string {
   if (arg.length > 0 && !NEEDS_QUOTES.test(arg)) return arg;
   let out = '"';

@@ -185,13 +185,20 @@ const decoder =
   (value: unknown, path = 'value'): T =>
     read(new Reader(name, value, path).topLevel(name));
 
+/** Decodes a received {@link StartScriptCommand}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeStartScriptCommand = decoder('StartScriptCommand', (r): StartScriptCommand => ({ ...startFields(r), TaskId: r.field('TaskId').nullableString() }));
+/** Decodes a received {@link ScriptStatusRequest}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeScriptStatusRequest = decoder('ScriptStatusRequest', ticketAndSequence);
+/** Decodes a received {@link CancelScriptCommand}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCancelScriptCommand = decoder('CancelScriptCommand', ticketAndSequence);
+/** Decodes a received {@link CompleteScriptCommand}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCompleteScriptCommand = decoder('CompleteScriptCommand', ticketAndSequence);
+/** Decodes a received {@link ScriptTicket}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeScriptTicket = decoder('ScriptTicket', ticket);
+/** Decodes a received {@link ScriptStatusResponse}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeScriptStatusResponse = decoder('ScriptStatusResponse', status);
 
+/** Decodes a received {@link StartScriptCommandV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeStartScriptCommandV2 = decoder(
   'StartScriptCommandV2',
   (r): StartScriptCommandV2 => ({
@@ -201,16 +208,22 @@ export const decodeStartScriptCommandV2 = decoder(
     DurationToWaitForScriptToFinish: r.field('DurationToWaitForScriptToFinish').nullableTimeSpan(),
   }),
 );
+/** Decodes a received {@link ScriptStatusRequestV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeScriptStatusRequestV2 = decoder('ScriptStatusRequestV2', ticketAndSequence);
+/** Decodes a received {@link CancelScriptCommandV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCancelScriptCommandV2 = decoder('CancelScriptCommandV2', ticketAndSequence);
+/** Decodes a received {@link CompleteScriptCommandV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCompleteScriptCommandV2 = decoder('CompleteScriptCommandV2', (r): CompleteScriptCommandV2 => ({ Ticket: ticket(r.field('Ticket')) }));
+/** Decodes a received {@link ScriptStatusResponseV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeScriptStatusResponseV2 = decoder('ScriptStatusResponseV2', status);
 
+/** Decodes a received {@link UploadResult}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeUploadResult = decoder(
   'UploadResult',
   (r): UploadResult => ({ FullPath: r.field('FullPath').string(), Hash: r.field('Hash').nullableString(), Length: r.field('Length').integer() }),
 );
 
+/** Decodes a received {@link CapabilitiesResponseV2}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCapabilitiesResponseV2 = decoder(
   'CapabilitiesResponseV2',
   (r): CapabilitiesResponseV2 => ({ SupportedCapabilities: r.field('SupportedCapabilities').optionalArray((c) => c.string()) }),
@@ -223,6 +236,7 @@ const kubernetesTicketAndSequence = (r: Reader): KubernetesTicketAndSequence => 
 
 const nullableObject = <T>(r: Reader, read: (o: Reader) => T): T | null => (r.value === null || r.value === undefined ? null : read(r));
 
+/** Decodes a received {@link StartKubernetesScriptCommandV1}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeStartKubernetesScriptCommandV1 = decoder(
   'StartKubernetesScriptCommandV1',
   (r): StartKubernetesScriptCommandV1 => ({
@@ -258,12 +272,16 @@ export const decodeStartKubernetesScriptCommandV1 = decoder(
     })),
   }),
 );
+/** Decodes a received {@link KubernetesScriptStatusRequestV1}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeKubernetesScriptStatusRequestV1 = decoder('KubernetesScriptStatusRequestV1', kubernetesTicketAndSequence);
+/** Decodes a received {@link CancelKubernetesScriptCommandV1}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCancelKubernetesScriptCommandV1 = decoder('CancelKubernetesScriptCommandV1', kubernetesTicketAndSequence);
+/** Decodes a received {@link CompleteKubernetesScriptCommandV1}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeCompleteKubernetesScriptCommandV1 = decoder(
   'CompleteKubernetesScriptCommandV1',
   (r): CompleteKubernetesScriptCommandV1 => ({ ScriptTicket: ticket(r.field('ScriptTicket')) }),
 );
+/** Decodes a received {@link KubernetesScriptStatusResponseV1}; throws a {@link ContractError} saying where when it does not fit. */
 export const decodeKubernetesScriptStatusResponseV1 = decoder(
   'KubernetesScriptStatusResponseV1',
   (r): KubernetesScriptStatusResponseV1 => ({

@@ -22,19 +22,20 @@ import type {
 } from './dtos.js';
 import { TypeNames, type ContractTypeName } from './type-names.js';
 
-type Wire = Record<string, unknown>;
+/** A contract object in wire form: the plain document (with .NET value wrappers) that the BSON encoder writes. */
+export type WireDocument = Record<string, unknown>;
 
-const typed = (name: ContractTypeName, body: Wire): Wire => ({ $type: TypeNames[name], ...body });
+const typed = (name: ContractTypeName, body: WireDocument): WireDocument => ({ $type: TypeNames[name], ...body });
 
-const ticket = (t: ScriptTicket): Wire => ({ TaskId: t.TaskId });
+const ticket = (t: ScriptTicket): WireDocument => ({ TaskId: t.TaskId });
 
-const file = (f: ScriptFile): Wire => ({ Name: f.Name, Contents: f.Contents, EncryptionPassword: f.EncryptionPassword });
+const file = (f: ScriptFile): WireDocument => ({ Name: f.Name, Contents: f.Contents, EncryptionPassword: f.EncryptionPassword });
 
-const output = (o: ProcessOutput): Wire => ({ Source: o.Source, Occurred: o.Occurred, Text: o.Text });
+const output = (o: ProcessOutput): WireDocument => ({ Source: o.Source, Occurred: o.Occurred, Text: o.Text });
 
-const ticketAndSequence = (c: TicketAndSequence): Wire => ({ Ticket: ticket(c.Ticket), LastLogSequence: new Int64(c.LastLogSequence) });
+const ticketAndSequence = (c: TicketAndSequence): WireDocument => ({ Ticket: ticket(c.Ticket), LastLogSequence: new Int64(c.LastLogSequence) });
 
-const status = (s: ScriptStatusResponse): Wire => ({
+const status = (s: ScriptStatusResponse): WireDocument => ({
   Ticket: ticket(s.Ticket),
   Logs: s.Logs.map(output),
   NextLogSequence: new Int64(s.NextLogSequence),
@@ -42,7 +43,8 @@ const status = (s: ScriptStatusResponse): Wire => ({
   ExitCode: s.ExitCode,
 });
 
-export const encodeStartScriptCommand = (c: StartScriptCommand): Wire =>
+/** Encodes a {@link StartScriptCommand} in wire form, with its `$type`. */
+export const encodeStartScriptCommand = (c: StartScriptCommand): WireDocument =>
   typed('StartScriptCommand', {
     ScriptBody: c.ScriptBody,
     Isolation: c.Isolation,
@@ -54,13 +56,19 @@ export const encodeStartScriptCommand = (c: StartScriptCommand): Wire =>
     IsolationMutexName: c.IsolationMutexName,
   });
 
-export const encodeScriptStatusRequest = (c: TicketAndSequence): Wire => typed('ScriptStatusRequest', ticketAndSequence(c));
-export const encodeCancelScriptCommand = (c: TicketAndSequence): Wire => typed('CancelScriptCommand', ticketAndSequence(c));
-export const encodeCompleteScriptCommand = (c: TicketAndSequence): Wire => typed('CompleteScriptCommand', ticketAndSequence(c));
-export const encodeScriptTicket = (t: ScriptTicket): Wire => typed('ScriptTicket', ticket(t));
-export const encodeScriptStatusResponse = (s: ScriptStatusResponse): Wire => typed('ScriptStatusResponse', status(s));
+/** Encodes a {@link ScriptStatusRequest} in wire form, with its `$type`. */
+export const encodeScriptStatusRequest = (c: TicketAndSequence): WireDocument => typed('ScriptStatusRequest', ticketAndSequence(c));
+/** Encodes a {@link CancelScriptCommand} in wire form, with its `$type`. */
+export const encodeCancelScriptCommand = (c: TicketAndSequence): WireDocument => typed('CancelScriptCommand', ticketAndSequence(c));
+/** Encodes a {@link CompleteScriptCommand} in wire form, with its `$type`. */
+export const encodeCompleteScriptCommand = (c: TicketAndSequence): WireDocument => typed('CompleteScriptCommand', ticketAndSequence(c));
+/** Encodes a {@link ScriptTicket} in wire form, with its `$type`. */
+export const encodeScriptTicket = (t: ScriptTicket): WireDocument => typed('ScriptTicket', ticket(t));
+/** Encodes a {@link ScriptStatusResponse} in wire form, with its `$type`. */
+export const encodeScriptStatusResponse = (s: ScriptStatusResponse): WireDocument => typed('ScriptStatusResponse', status(s));
 
-export const encodeStartScriptCommandV2 = (c: StartScriptCommandV2): Wire =>
+/** Encodes a {@link StartScriptCommandV2} in wire form, with its `$type`. */
+export const encodeStartScriptCommandV2 = (c: StartScriptCommandV2): WireDocument =>
   typed('StartScriptCommandV2', {
     ScriptTicket: ticket(c.ScriptTicket),
     ScriptBody: c.ScriptBody,
@@ -74,22 +82,29 @@ export const encodeStartScriptCommandV2 = (c: StartScriptCommandV2): Wire =>
     Arguments: [...c.Arguments],
   });
 
-export const encodeScriptStatusRequestV2 = (c: TicketAndSequence): Wire => typed('ScriptStatusRequestV2', ticketAndSequence(c));
-export const encodeCancelScriptCommandV2 = (c: TicketAndSequence): Wire => typed('CancelScriptCommandV2', ticketAndSequence(c));
-export const encodeCompleteScriptCommandV2 = (c: CompleteScriptCommandV2): Wire => typed('CompleteScriptCommandV2', { Ticket: ticket(c.Ticket) });
-export const encodeScriptStatusResponseV2 = (s: ScriptStatusResponse): Wire => typed('ScriptStatusResponseV2', status(s));
+/** Encodes a {@link ScriptStatusRequestV2} in wire form, with its `$type`. */
+export const encodeScriptStatusRequestV2 = (c: TicketAndSequence): WireDocument => typed('ScriptStatusRequestV2', ticketAndSequence(c));
+/** Encodes a {@link CancelScriptCommandV2} in wire form, with its `$type`. */
+export const encodeCancelScriptCommandV2 = (c: TicketAndSequence): WireDocument => typed('CancelScriptCommandV2', ticketAndSequence(c));
+/** Encodes a {@link CompleteScriptCommandV2} in wire form, with its `$type`. */
+export const encodeCompleteScriptCommandV2 = (c: CompleteScriptCommandV2): WireDocument => typed('CompleteScriptCommandV2', { Ticket: ticket(c.Ticket) });
+/** Encodes a {@link ScriptStatusResponseV2} in wire form, with its `$type`. */
+export const encodeScriptStatusResponseV2 = (s: ScriptStatusResponse): WireDocument => typed('ScriptStatusResponseV2', status(s));
 
-export const encodeUploadResult = (r: UploadResult): Wire => typed('UploadResult', { FullPath: r.FullPath, Hash: r.Hash, Length: new Int64(r.Length) });
+/** Encodes a {@link UploadResult} in wire form, with its `$type`. */
+export const encodeUploadResult = (r: UploadResult): WireDocument => typed('UploadResult', { FullPath: r.FullPath, Hash: r.Hash, Length: new Int64(r.Length) });
 
-export const encodeCapabilitiesResponseV2 = (r: CapabilitiesResponseV2): Wire =>
+/** Encodes a {@link CapabilitiesResponseV2} in wire form, with its `$type`. */
+export const encodeCapabilitiesResponseV2 = (r: CapabilitiesResponseV2): WireDocument =>
   typed('CapabilitiesResponseV2', { SupportedCapabilities: [...r.SupportedCapabilities] });
 
-const kubernetesTicketAndSequence = (c: KubernetesTicketAndSequence): Wire => ({
+const kubernetesTicketAndSequence = (c: KubernetesTicketAndSequence): WireDocument => ({
   ScriptTicket: ticket(c.ScriptTicket),
   LastLogSequence: new Int64(c.LastLogSequence),
 });
 
-export const encodeStartKubernetesScriptCommandV1 = (c: StartKubernetesScriptCommandV1): Wire =>
+/** Encodes a {@link StartKubernetesScriptCommandV1} in wire form, with its `$type`. */
+export const encodeStartKubernetesScriptCommandV1 = (c: StartKubernetesScriptCommandV1): WireDocument =>
   typed('StartKubernetesScriptCommandV1', {
     ScriptTicket: ticket(c.ScriptTicket),
     TaskId: c.TaskId,
@@ -108,13 +123,17 @@ export const encodeStartKubernetesScriptCommandV1 = (c: StartKubernetesScriptCom
     CalamariImageConfiguration: c.CalamariImageConfiguration === null ? null : { ...c.CalamariImageConfiguration },
   });
 
-export const encodeKubernetesScriptStatusRequestV1 = (c: KubernetesTicketAndSequence): Wire =>
+/** Encodes a {@link KubernetesScriptStatusRequestV1} in wire form, with its `$type`. */
+export const encodeKubernetesScriptStatusRequestV1 = (c: KubernetesTicketAndSequence): WireDocument =>
   typed('KubernetesScriptStatusRequestV1', kubernetesTicketAndSequence(c));
-export const encodeCancelKubernetesScriptCommandV1 = (c: KubernetesTicketAndSequence): Wire =>
+/** Encodes a {@link CancelKubernetesScriptCommandV1} in wire form, with its `$type`. */
+export const encodeCancelKubernetesScriptCommandV1 = (c: KubernetesTicketAndSequence): WireDocument =>
   typed('CancelKubernetesScriptCommandV1', kubernetesTicketAndSequence(c));
-export const encodeCompleteKubernetesScriptCommandV1 = (c: CompleteKubernetesScriptCommandV1): Wire =>
+/** Encodes a {@link CompleteKubernetesScriptCommandV1} in wire form, with its `$type`. */
+export const encodeCompleteKubernetesScriptCommandV1 = (c: CompleteKubernetesScriptCommandV1): WireDocument =>
   typed('CompleteKubernetesScriptCommandV1', { ScriptTicket: ticket(c.ScriptTicket) });
-export const encodeKubernetesScriptStatusResponseV1 = (s: KubernetesScriptStatusResponseV1): Wire =>
+/** Encodes a {@link KubernetesScriptStatusResponseV1} in wire form, with its `$type`. */
+export const encodeKubernetesScriptStatusResponseV1 = (s: KubernetesScriptStatusResponseV1): WireDocument =>
   typed('KubernetesScriptStatusResponseV1', {
     ScriptTicket: ticket(s.ScriptTicket),
     Logs: s.Logs.map(output),

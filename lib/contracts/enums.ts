@@ -4,22 +4,50 @@
  */
 
 /** Whether a script takes its isolation mutex shared (`NoIsolation`) or exclusive (`FullIsolation`). */
-export const ScriptIsolationLevel = { NoIsolation: 0, FullIsolation: 1 } as const;
+export const ScriptIsolationLevel = {
+  /** Shared: runs alongside other NoIsolation scripts on the same mutex. */
+  NoIsolation: 0,
+  /** Exclusive: runs alone on its mutex. */
+  FullIsolation: 1,
+} as const;
+/** A {@link ScriptIsolationLevel} value as it travels: 0 or 1. */
 export type ScriptIsolationLevel = (typeof ScriptIsolationLevel)[keyof typeof ScriptIsolationLevel];
 
 /**
  * The shell an additional script body is for. Unlike the other enums it appears as a dictionary key, and Json.NET
  * writes dictionary keys as enum names: `{"Bash": "..."}`.
  */
-export const ScriptType = { PowerShell: 0, Bash: 1 } as const;
+export const ScriptType = {
+  /** Windows PowerShell (or pwsh). */
+  PowerShell: 0,
+  /** Bash, for Linux and macOS. */
+  Bash: 1,
+} as const;
+/** A shell's name, the key of {@link ScriptBodies}. */
 export type ScriptTypeName = keyof typeof ScriptType;
 
 /** Where a script is in its life. Tentacle's source says these must never be re-ordered. */
-export const ProcessState = { Pending: 0, Running: 1, Complete: 2 } as const;
+export const ProcessState = {
+  /** Accepted, not yet running (e.g. waiting for its isolation mutex). */
+  Pending: 0,
+  /** Running. */
+  Running: 1,
+  /** Finished; `ExitCode` is final. */
+  Complete: 2,
+} as const;
+/** A {@link ProcessState} value as it travels: 0, 1 or 2. */
 export type ProcessState = (typeof ProcessState)[keyof typeof ProcessState];
 
 /** Where a log line came from: the script's stdout or stderr, or Tentacle's own diagnostics. */
-export const ProcessOutputSource = { StdOut: 0, StdErr: 1, Debug: 2 } as const;
+export const ProcessOutputSource = {
+  /** The script's standard output. */
+  StdOut: 0,
+  /** The script's standard error. */
+  StdErr: 1,
+  /** The Tentacle's own diagnostics about the script (e.g. waiting for the mutex). */
+  Debug: 2,
+} as const;
+/** A {@link ProcessOutputSource} value as it travels: 0, 1 or 2. */
 export type ProcessOutputSource = (typeof ProcessOutputSource)[keyof typeof ProcessOutputSource];
 
 /**

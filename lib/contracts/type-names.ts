@@ -10,28 +10,51 @@
 const LEGACY = (name: string): string => `Octopus.Shared.Contracts.${name}, Octopus.Shared`;
 const MODERN = (name: string): string => `Octopus.Tentacle.Contracts.${name}, Octopus.Tentacle.Contracts`;
 
-/** The `$type` written for each contract type that can sit in a `params` slot or be a `result`. */
+/**
+ * The `$type` written for each contract type that can sit in a `params` slot or be a `result`, as a current
+ * Tentacle writes them. The V1 types and `UploadResult` keep their legacy `Octopus.Shared.Contracts` names (what
+ * Tentacle still writes, and all that Tentacles before 6.2.125 know); either form is accepted when read.
+ */
 export const TypeNames = {
+  /** The `$type` of {@link StartScriptCommand} (the legacy name). */
   StartScriptCommand: LEGACY('StartScriptCommand'),
+  /** The `$type` of {@link ScriptStatusRequest} (the legacy name). */
   ScriptStatusRequest: LEGACY('ScriptStatusRequest'),
+  /** The `$type` of {@link CancelScriptCommand} (the legacy name). */
   CancelScriptCommand: LEGACY('CancelScriptCommand'),
+  /** The `$type` of {@link CompleteScriptCommand} (the legacy name). */
   CompleteScriptCommand: LEGACY('CompleteScriptCommand'),
+  /** The `$type` of {@link ScriptTicket} (the legacy name). */
   ScriptTicket: LEGACY('ScriptTicket'),
+  /** The `$type` of {@link ScriptStatusResponse} (the legacy name). */
   ScriptStatusResponse: LEGACY('ScriptStatusResponse'),
+  /** The `$type` of {@link UploadResult} (the legacy name). */
   UploadResult: LEGACY('UploadResult'),
+  /** The `$type` of {@link CapabilitiesResponseV2}. */
   CapabilitiesResponseV2: MODERN('Capabilities.CapabilitiesResponseV2'),
+  /** The `$type` of {@link StartScriptCommandV2}. */
   StartScriptCommandV2: MODERN('ScriptServiceV2.StartScriptCommandV2'),
+  /** The `$type` of {@link ScriptStatusRequestV2}. */
   ScriptStatusRequestV2: MODERN('ScriptServiceV2.ScriptStatusRequestV2'),
+  /** The `$type` of {@link CancelScriptCommandV2}. */
   CancelScriptCommandV2: MODERN('ScriptServiceV2.CancelScriptCommandV2'),
+  /** The `$type` of {@link CompleteScriptCommandV2}. */
   CompleteScriptCommandV2: MODERN('ScriptServiceV2.CompleteScriptCommandV2'),
+  /** The `$type` of {@link ScriptStatusResponseV2}. */
   ScriptStatusResponseV2: MODERN('ScriptServiceV2.ScriptStatusResponseV2'),
+  /** The `$type` of {@link StartKubernetesScriptCommandV1}. */
   StartKubernetesScriptCommandV1: MODERN('KubernetesScriptServiceV1.StartKubernetesScriptCommandV1'),
+  /** The `$type` of {@link KubernetesScriptStatusRequestV1}. */
   KubernetesScriptStatusRequestV1: MODERN('KubernetesScriptServiceV1.KubernetesScriptStatusRequestV1'),
+  /** The `$type` of {@link CancelKubernetesScriptCommandV1}. */
   CancelKubernetesScriptCommandV1: MODERN('KubernetesScriptServiceV1.CancelKubernetesScriptCommandV1'),
+  /** The `$type` of {@link CompleteKubernetesScriptCommandV1}. */
   CompleteKubernetesScriptCommandV1: MODERN('KubernetesScriptServiceV1.CompleteKubernetesScriptCommandV1'),
+  /** The `$type` of {@link KubernetesScriptStatusResponseV1}. */
   KubernetesScriptStatusResponseV1: MODERN('KubernetesScriptServiceV1.KubernetesScriptStatusResponseV1'),
 } as const;
 
+/** The name of a contract type that has a `$type`: a key of {@link TypeNames}. */
 export type ContractTypeName = keyof typeof TypeNames;
 
 /** The types whose legacy name is written, and whose modern name must be accepted too. */

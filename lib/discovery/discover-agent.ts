@@ -28,6 +28,7 @@ export interface DiscoverOptions {
   pageTimeoutMs?: number | undefined;
   /** Largest page kept. Default 64 KiB (a Tentacle's is under 2 KiB). */
   maxPageBytes?: number | undefined;
+  /** Aborts the discovery. */
   signal?: AbortSignal | undefined;
 }
 
@@ -35,7 +36,9 @@ export interface DiscoverOptions {
 export interface DiscoveredAgent {
   /** The URL as normalised: `https://host:port/`. */
   url: string;
+  /** The host name or IP address (IPv6 without brackets). */
   host: string;
+  /** The TCP port. */
   port: number;
   /** The proxy the connection went through (`scheme://host:port`, never with credentials), if any. */
   proxy: string | undefined;
@@ -52,7 +55,14 @@ export interface DiscoveredAgent {
 const DEFAULTS = { connectTimeoutMs: 60_000, handshakeTimeoutMs: 60_000, pageTimeoutMs: 5_000, maxPageBytes: 64 * 1024 };
 
 /** Where an agent URL points: host (IPv6 without brackets), port, and the normalised URL. */
-export function parseAgentUrl(url: string): { url: string; host: string; port: number } {
+export function parseAgentUrl(url: string): {
+  /** `https://host:port/`. */
+  url: string;
+  /** The host name or IP address (IPv6 without brackets). */
+  host: string;
+  /** The TCP port (443 when the URL has none). */
+  port: number;
+} {
   let parsed: URL;
   try {
     parsed = new URL(url);

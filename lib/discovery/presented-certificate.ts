@@ -16,7 +16,9 @@ export interface PresentedCertificate {
   thumbprint: string;
   /** SHA-256 of the DER: 64 uppercase hex digits, for display. */
   thumbprintSha256: string;
+  /** The start of the certificate's validity. */
   notBefore: Date;
+  /** The end of the certificate's validity. */
   notAfter: Date;
   /** The certificate, PEM, so that it can be saved. */
   pem: string;

@@ -35,11 +35,15 @@ export interface Lease {
   fresh: boolean;
 }
 
+/** A snapshot of one endpoint's connections (see {@link HalibutClient.stats}). */
 export interface EndpointStats {
   /** All connections: idle, in use and being opened. */
   open: number;
+  /** Open and waiting in the pool for a call. */
   idle: number;
+  /** Carrying a call. */
   inUse: number;
+  /** Being opened (TCP, TLS, identification). */
   connecting: number;
   /** Callers waiting for a connection. */
   waiting: number;

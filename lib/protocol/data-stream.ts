@@ -1,10 +1,3 @@
-/**
- * DataStream: a large payload that travels after a message, raw and uncompressed, instead of inside it.
- *
- * The same class serves both directions. An outgoing stream wraps a source (a buffer, a file, a readable of known
- * length) and is read once when the message is sent. An incoming stream is a view of bytes still on the connection:
- * it is read from the socket with backpressure when the receiver consumes it, never buffered whole.
- */
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,6 +16,13 @@ type Origin =
   | { kind: 'readable'; open: () => Readable; used: boolean }
   | { kind: 'incoming'; source: IncomingStreamSource; used: boolean };
 
+/**
+ * A large payload that travels after a message, raw and uncompressed, instead of inside it (a Halibut `DataStream`).
+ *
+ * The same class serves both directions. An outgoing stream wraps a source (a buffer, a file, a readable of known
+ * length) and is read once when the message is sent. An incoming stream is a view of bytes still on the connection:
+ * it is read from the socket with backpressure when the receiver consumes it, never buffered whole.
+ */
 export class DataStream {
   /** Identifies the stream on the wire; a new random Guid for streams created here. */
   readonly id: Guid;
@@ -113,7 +113,13 @@ export class DataStream {
     await o.source.discard(this);
   }
 
-  toJSON(): { id: string; length: number } {
+  /** The stream's id and length, for logs and `JSON.stringify` (never the body). */
+  toJSON(): {
+    /** The Guid's text. */
+    id: string;
+    /** The body's length in bytes. */
+    length: number;
+  } {
     return { id: this.id.toString(), length: this.length };
   }
 }

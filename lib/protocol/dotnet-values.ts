@@ -14,19 +14,24 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /** A .NET `int` (BSON int32). */
 export class Int32 {
+  /** The integer. */
   readonly value: number;
+  /** @throws RangeError when `value` is not an integer in int32 range. */
   constructor(value: number) {
     if (!Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
       throw new RangeError(`Int32 needs an integer from ${INT32_MIN} to ${INT32_MAX}, got ${String(value)}`);
     }
     this.value = value;
   }
+  /** The integer, so that arithmetic and comparisons work on the wrapper. */
   valueOf(): number {
     return this.value;
   }
+  /** The integer, as a JSON number. */
   toJSON(): number {
     return this.value;
   }
+  /** The integer in decimal. */
   toString(): string {
     return String(this.value);
   }
@@ -34,7 +39,9 @@ export class Int32 {
 
 /** A .NET `long` (BSON int64). Accepts a safe integer or a bigint. */
 export class Int64 {
+  /** The integer. */
   readonly value: bigint;
+  /** @throws RangeError when `value` is a number that is not a safe integer, or is out of int64 range. */
   constructor(value: number | bigint) {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) {
       throw new RangeError(`Int64 from a number needs a safe integer, got ${String(value)}; pass a bigint instead`);
@@ -49,12 +56,15 @@ export class Int64 {
     if (!Number.isSafeInteger(n)) throw new RangeError(`Int64 ${this.value} is not a safe integer`);
     return n;
   }
+  /** The integer as a bigint, so that comparisons work on the wrapper. */
   valueOf(): bigint {
     return this.value;
   }
+  /** The integer as a decimal string (JSON numbers cannot hold every int64 exactly). */
   toJSON(): string {
     return this.value.toString();
   }
+  /** The integer in decimal. */
   toString(): string {
     return this.value.toString();
   }
@@ -62,16 +72,20 @@ export class Int64 {
 
 /** A .NET `double` (BSON double), even when the value happens to be a whole number. */
 export class Double {
+  /** The number. */
   readonly value: number;
   constructor(value: number) {
     this.value = value;
   }
+  /** The number, so that arithmetic and comparisons work on the wrapper. */
   valueOf(): number {
     return this.value;
   }
+  /** The number, as a JSON number. */
   toJSON(): number {
     return this.value;
   }
+  /** The number as JavaScript prints it. */
   toString(): string {
     return String(this.value);
   }
@@ -127,6 +141,7 @@ export class Guid {
     this.#bytes.copy(target, offset);
   }
 
+  /** True when `other` is a Guid with the same bytes. */
   equals(other: Guid): boolean {
     return other instanceof Guid && this.#bytes.equals(other.#bytes);
   }
@@ -140,10 +155,12 @@ export class Guid {
     return this.#text;
   }
 
+  /** The "D" text, as for {@link Guid.toString}. */
   toJSON(): string {
     return this.toString();
   }
 
+  /** How `util.inspect` and `console.log` show it: `Guid(…)`. */
   [inspect.custom](): string {
     return `Guid(${this.toString()})`;
   }
@@ -179,10 +196,12 @@ export class TimeSpan {
     this.ticks = ticks;
   }
 
+  /** A span of `ms` milliseconds (fractions kept to the tick). */
   static fromMilliseconds(ms: number): TimeSpan {
     return new TimeSpan(BigInt(Math.round(ms * 10_000)));
   }
 
+  /** A span of `seconds` seconds (fractions kept to the tick). */
   static fromSeconds(seconds: number): TimeSpan {
     return TimeSpan.fromMilliseconds(seconds * 1000);
   }
@@ -202,6 +221,7 @@ export class TimeSpan {
     return new TimeSpan(neg === undefined ? ticks : -ticks);
   }
 
+  /** The length in whole milliseconds (truncated toward zero). */
   get milliseconds(): number {
     return Number(this.ticks / TICKS_PER_MS);
   }
@@ -225,6 +245,7 @@ export class TimeSpan {
     return negative ? `-${text}` : text;
   }
 
+  /** The .NET text, as for {@link TimeSpan.toString}. */
   toJSON(): string {
     return this.toString();
   }
@@ -233,7 +254,9 @@ export class TimeSpan {
 /** BSON binary data with a subtype other than 0 (bytes) or 4 (Guid). */
 export class Binary {
   constructor(
+    /** The BSON binary subtype (0–255). */
     readonly subtype: number,
+    /** The data. */
     readonly bytes: Buffer,
   ) {}
 }
@@ -242,6 +265,12 @@ export class Binary {
  * Builds a `$type`-tagged object, the way Json.NET marks the runtime type of a value in a slot declared `object`
  * (every element of `params`, and `result`). The type name is `"Namespace.Type, Assembly"`.
  */
-export function dotnetObject<T extends Record<string, unknown>>(typeName: string, properties: T): T & { $type: string } {
+export function dotnetObject<T extends Record<string, unknown>>(
+  typeName: string,
+  properties: T,
+): T & {
+  /** The .NET type name, written first. */
+  $type: string;
+} {
   return { $type: typeName, ...properties };
 }

@@ -15,17 +15,25 @@ export const DATA_STREAM_TYPE = 'Halibut.DataStream, Halibut';
 
 /** What a Halibut request says. `endpoint` is informational; services ignore it. */
 export interface RequestMessage {
+  /** Free text the response echoes; Halibut writes `Service::Method[n] / activityId`. */
   id: string;
+  /** A new Guid per call. */
   activityId: Guid;
+  /** The caller's description of the endpoint it called, or `null`. */
   endpoint: Record<string, unknown> | null;
+  /** The service name, e.g. `IScriptServiceV2`. */
   service: string;
+  /** The method name, e.g. `GetStatus`. */
   method: string;
+  /** The arguments, as wire values (contract objects carry their `$type`). */
   params: unknown[];
 }
 
 /** An error as a Halibut service reports it. */
 export interface ServerError {
+  /** The error text. */
   message: string;
+  /** The full exception text (type, message, stack), or `null`. */
   details: string | null;
   /** Set by newer Halibut for its own exception types; absent from 4.4.x. */
   HalibutErrorType?: string | null;

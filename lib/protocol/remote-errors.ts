@@ -9,7 +9,9 @@ import type { ServerError } from './message-codec.js';
 export interface RemoteCallContext {
   /** The endpoint URL. */
   endpoint: string;
+  /** The service called. */
   service: string;
+  /** The method called. */
   method: string;
 }
 
@@ -22,8 +24,11 @@ export class RemoteError extends HalibutError {
   readonly details: string | null;
   /** The .NET exception type name Halibut sent, when it did. */
   readonly halibutErrorType: string | null;
+  /** The endpoint URL called. */
   readonly endpoint: string;
+  /** The service called. */
   readonly service: string;
+  /** The method called. */
   readonly method: string;
 
   constructor(message: string, error: ServerError, context: RemoteCallContext) {

@@ -4,7 +4,9 @@ import { HalibutError } from '../errors.js';
 export class RemoteFileNotFoundError extends HalibutError {
   readonly code = 'ERR_REMOTE_FILE_NOT_FOUND';
   constructor(
+    /** The endpoint URL. */
     readonly endpoint: string,
+    /** The path asked for, as given. */
     readonly remotePath: string,
   ) {
     super(`The agent at ${endpoint} has no file '${remotePath}'`);
@@ -15,12 +17,24 @@ export class RemoteFileNotFoundError extends HalibutError {
 export class UploadVerificationError extends HalibutError {
   readonly code = 'ERR_UPLOAD_VERIFICATION';
   constructor(
+    /** The endpoint URL. */
     readonly endpoint: string,
+    /** The path uploaded to, as given. */
     readonly remotePath: string,
     /** SHA-1 and length of the bytes sent. */
-    readonly sent: { sha1: string; length: number },
+    readonly sent: {
+      /** Lowercase hex SHA-1. */
+      sha1: string;
+      /** Bytes. */
+      length: number;
+    },
     /** SHA-1 and length the agent reported. */
-    readonly reported: { sha1: string | null; length: number },
+    readonly reported: {
+      /** Lowercase hex SHA-1, or `null` when the agent reported none. */
+      sha1: string | null;
+      /** Bytes. */
+      length: number;
+    },
   ) {
     super(
       `The upload of '${remotePath}' to ${endpoint} does not match what was sent: sent ${sent.length} bytes with SHA-1 ${sent.sha1}, ` +
@@ -33,7 +47,9 @@ export class UploadVerificationError extends HalibutError {
 export class ScriptTimeoutError extends HalibutError {
   readonly code = 'ERR_SCRIPT_TIMEOUT';
   constructor(
+    /** The endpoint URL. */
     readonly endpoint: string,
+    /** The run's `timeoutMs`. */
     readonly timeoutMs: number,
     /** The exit code the cancelled script reported, when the agent confirmed it ended. */
     readonly exitCode: number | undefined,
@@ -46,7 +62,9 @@ export class ScriptTimeoutError extends HalibutError {
 export class UnsupportedScriptServiceError extends HalibutError {
   readonly code = 'ERR_UNSUPPORTED_SCRIPT_SERVICE';
   constructor(
+    /** The endpoint URL. */
     readonly endpoint: string,
+    /** The capabilities the agent listed. */
     readonly capabilities: readonly string[],
   ) {
     super(`The agent at ${endpoint} offers no script service runScript supports (it lists: ${capabilities.join(', ') || 'nothing'})`);

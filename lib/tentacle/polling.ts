@@ -4,6 +4,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
+/** How often a running script's status is polled: a wait that grows geometrically from `minDelayMs` to `maxDelayMs`. */
 export interface PollOptions {
   /** The first wait. Default 300 ms. */
   minDelayMs?: number;

@@ -1,7 +1,3 @@
-/**
- * The operations people run against a Tentacle: ask what it can do, run a script and watch its output, send and
- * fetch files. Built on a {@link HalibutClient}, whose pool, pins, proxies and retries it uses as they are.
- */
 import type { HalibutClient } from '../client/halibut-client.js';
 import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
 import { CallAbortedError } from '../client/errors.js';
@@ -31,6 +27,7 @@ import type {
   UploadSource,
 } from './types.js';
 
+/** How a {@link TentacleClient} caches capabilities, polls scripts, and bounds repeats and cancellation. */
 export interface TentacleClientOptions {
   /** How long an agent's capabilities are remembered. Default 600 000 ms, as Octopus caches them. */
   capabilitiesCacheMs?: number;
@@ -47,6 +44,10 @@ export interface TentacleClientOptions {
   cancelTimeoutMs?: number;
 }
 
+/**
+ * The operations people run against a Tentacle: ask what it can do, run a script and watch its output, send and
+ * fetch files. Built on a {@link HalibutClient}, whose pool, pins, proxies and retries it uses as they are.
+ */
 export class TentacleClient {
   /** The client the calls go through. */
   readonly halibut: HalibutClient;

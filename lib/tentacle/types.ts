@@ -30,6 +30,7 @@ export interface ScriptFileInput {
   encryptionPassword?: string;
 }
 
+/** What {@link TentacleClient.runScript} runs and how. */
 export interface RunScriptOptions {
   /** The script. */
   body: string;
@@ -59,7 +60,9 @@ export interface RunScriptOptions {
 
 /** One line of a script's output. */
 export interface LogLine {
+  /** The script's stdout or stderr, or `debug` for the agent's own messages about the run. */
   source: 'stdout' | 'stderr' | 'debug';
+  /** The line, without its line break. */
   text: string;
   /** When the agent saw the line. */
   time: Date;
@@ -96,15 +99,17 @@ export interface ScriptRun extends AsyncIterable<LogLine>, PromiseLike<ScriptRes
 
 /** Progress of a transfer. */
 export interface TransferProgress {
+  /** Bytes transferred so far. */
   bytes: number;
   /** The total, when known. */
   total: number | undefined;
 }
 
+/** How {@link TentacleClient.uploadFile} uploads; `signal` aborts the upload. */
 export interface UploadOptions extends Pick<CallOptions, 'signal'> {
   /** Needed when the source is a Readable: the exact number of bytes it will produce. */
   length?: number;
-  /** Called as bytes go out (at most every 64 KiB and once at the end). */
+  /** Called as bytes go out: when 64 KiB or more have passed since the last call, and once at the end. */
   onProgress?: (progress: TransferProgress) => void;
 }
 
@@ -114,15 +119,19 @@ export interface UploadedFile {
   fullPath: string;
   /** Lowercase hex SHA-1, reported by the agent and equal to that of the bytes sent. */
   sha1: string;
+  /** The file's size in bytes. */
   length: number;
 }
 
+/** How {@link TentacleClient.downloadFile} downloads; `signal` aborts the download. */
 export interface DownloadOptions extends Pick<CallOptions, 'signal'> {
+  /** Called as bytes arrive: when 64 KiB or more have passed since the last call, and once at the end. */
   onProgress?: (progress: TransferProgress) => void;
 }
 
 /** What a download wrote. */
 export interface DownloadedFile {
+  /** Bytes written. */
   length: number;
   /** Lowercase hex SHA-1 of the bytes received. */
   sha1: string;

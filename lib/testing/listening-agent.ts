@@ -1,13 +1,3 @@
-/**
- * An embeddable listening agent: a Halibut listening service in-process, for tests and demos.
- *
- * On the wire it behaves like Halibut's listener (and so like a Tentacle): the friendly page for anything that does
- * not start with `MX`, silent close for a missing or untrusted client certificate, `MX-SERVER` identification,
- * requests dispatched to JavaScript implementations, Halibut-shaped error responses, data streams both ways,
- * NEXT/PROCEED/END and idle timeouts.
- *
- * It runs whatever a trusted client asks of the services it is given. It binds to loopback unless told otherwise.
- */
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import createDebug from 'debug';
@@ -25,9 +15,19 @@ import { dispatch, type ServiceImplementation } from './service-dispatch.js';
 
 const debug = createDebug('halibut:agent');
 
+/** How a {@link ListeningAgent} identifies itself, whom it trusts, what it serves, and its limits. */
 export interface ListeningAgentOptions {
   /** The agent's own certificate (what clients pin). */
-  certificate: CertificateIdentity | { cert: string | Buffer; key: string | Buffer; passphrase?: string };
+  certificate:
+    | CertificateIdentity
+    | {
+        /** The PEM certificate (chain). */
+        cert: string | Buffer;
+        /** The PEM private key. */
+        key: string | Buffer;
+        /** The key's passphrase, when it is encrypted. */
+        passphrase?: string;
+      };
   /** Client thumbprints allowed to call. Anyone else is disconnected without a word, as Halibut does. */
   trustedThumbprints: readonly string[];
   /** Service implementations by interface name, e.g. `{ IEchoService: { SayHello: (n) => … } }`. */
@@ -46,8 +46,11 @@ export interface ListeningAgentOptions {
   maxMessageBytes?: number;
 }
 
+/** Where a started agent listens, and what to pin. */
 export interface AgentAddress {
+  /** The address it is bound to (IPv6 without brackets). */
   host: string;
+  /** The TCP port it is bound to. */
   port: number;
   /** `https://host:port/`, ready for an endpoint. */
   url: string;
@@ -58,6 +61,7 @@ export interface AgentAddress {
 /** Why a connection was turned away. */
 export type RejectionReason = 'no-certificate' | 'untrusted';
 
+/** A {@link ListeningAgent}'s events, by name, with their arguments. */
 export interface ListeningAgentEvents {
   /** A TLS connection was accepted (before anything is known about the client). */
   connection: [];
@@ -71,6 +75,16 @@ export interface ListeningAgentEvents {
   connectionError: [error: Error];
 }
 
+/**
+ * An embeddable listening agent: a Halibut listening service in-process, for tests and demos.
+ *
+ * On the wire it behaves like Halibut's listener (and so like a Tentacle): the friendly page for anything that does
+ * not start with `MX`, silent close for a missing or untrusted client certificate, `MX-SERVER` identification,
+ * requests dispatched to JavaScript implementations, Halibut-shaped error responses, data streams both ways,
+ * NEXT/PROCEED/END and idle timeouts.
+ *
+ * It runs whatever a trusted client asks of the services it is given. It binds to loopback unless told otherwise.
+ */
 export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #identity: CertificateIdentity;
   readonly #trusted = new Set<string>();
@@ -105,10 +119,12 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     return this.#sockets.size;
   }
 
+  /** Trusts another client certificate thumbprint from now on. */
   trust(thumbprint: string): void {
     this.#trusted.add(normalizeThumbprint(thumbprint));
   }
 
+  /** Stops trusting a client thumbprint: its new connections are refused (open ones are not closed). */
   untrust(thumbprint: string): void {
     this.#trusted.delete(normalizeThumbprint(thumbprint));
   }
@@ -161,6 +177,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** The same as {@link ListeningAgent.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

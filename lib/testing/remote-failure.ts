@@ -6,6 +6,7 @@ import type { ServerError } from '../protocol/message-codec.js';
  * reports (e.g. an ambiguous-overload error) in a test.
  */
 export class RemoteFailure extends Error {
+  /** The error the agent sends back, as it stands. */
   readonly serverError: ServerError;
   constructor(serverError: ServerError) {
     super(serverError.message);

@@ -11,7 +11,9 @@ export type ServiceImplementation = object;
 
 /** What an implementation method receives after its arguments. */
 export interface CallContext {
+  /** The service called. */
   service: string;
+  /** The method called, as the request names it. */
   method: string;
   /** The request as decoded, including the caller's `endpoint` description. */
   request: RequestMessage;

@@ -13,17 +13,26 @@ export interface TentacleAgentOptions extends TentacleServicesOptions, Omit<List
   services?: Record<string, ServiceImplementation>;
 }
 
+/** A running stand-in Tentacle, from {@link startTentacleAgent}. */
 export interface StartedTentacleAgent {
+  /** The listening agent serving the services. */
   agent: ListeningAgent;
+  /** The Tentacle services, with their directories and counters. */
   tentacle: TentacleServices;
   /** `https://host:port/`. */
   url: string;
   /** The agent certificate's thumbprint. */
   thumbprint: string;
   /** `{ url, thumbprint }`, ready for `client.call(endpoint, …)`. */
-  endpoint: { url: string; thumbprint: string };
+  endpoint: {
+    /** `https://host:port/`. */
+    url: string;
+    /** The agent certificate's thumbprint, to pin. */
+    thumbprint: string;
+  };
   /** Closes the agent, then disposes the services (killing running scripts). Idempotent. */
   close(): Promise<void>;
+  /** The same as `close`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

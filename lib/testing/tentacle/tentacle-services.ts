@@ -13,6 +13,7 @@ import { ScriptHost } from './script-host.js';
 import { createScriptServiceV1 } from './script-service-v1.js';
 import { createScriptServiceV2 } from './script-service-v2.js';
 
+/** Where the stand-in Tentacle keeps its files, what it advertises, and how it runs scripts. */
 export interface TentacleServicesOptions {
   /**
    * Where script workspaces live (one directory per ticket). Default: a new temp dir (mkdtemp) removed by dispose().
@@ -32,6 +33,7 @@ export interface TentacleServicesOptions {
   env?: Readonly<Record<string, string>>;
 }
 
+/** The Tentacle services made by {@link createTentacleServices}, ready to serve from a {@link ListeningAgent}. */
 export interface TentacleServices {
   /** Give this to `new ListeningAgent({ services })` (or spread into it). Keys: 'IScriptService', 'IScriptServiceV2' (unless disabled), 'IFileTransferService', 'ICapabilitiesServiceV2' (unless capabilities === false). */
   readonly services: Record<string, ServiceImplementation>;

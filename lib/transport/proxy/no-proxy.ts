@@ -1,10 +1,11 @@
-/**
- * NO_PROXY matching, as curl and undici users expect it: a list separated by commas or spaces, `*` for everything,
- * host names matching themselves and their subdomains (a leading `.` or `*.` is optional), an optional `:port`,
- * IP literals (IPv6 in brackets when a port follows), and IPv4/IPv6 CIDR ranges.
- */
 import { isIP } from 'node:net';
 
+/**
+ * Whether a `NO_PROXY` list exempts `host:port` from the proxy, matching as curl and undici users expect: a list
+ * separated by commas or spaces, `*` for everything, host names matching themselves and their subdomains (a leading
+ * `.` or `*.` is optional), an optional `:port`, IP literals (IPv6 in brackets when a port follows), and IPv4/IPv6
+ * CIDR ranges.
+ */
 export function matchesNoProxy(noProxy: string, host: string, port: number): boolean {
   const target = stripBrackets(host).toLowerCase();
   for (const raw of noProxy.split(/[\s,]+/)) {

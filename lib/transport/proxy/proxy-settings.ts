@@ -21,10 +21,15 @@ export interface ProxySettings {
  */
 export type ProxyOption = ProxySettings | false | 'env' | (string & {});
 
+/** A proxy parsed from a {@link ProxyOption}, as an endpoint resolves it (see {@link ResolvedEndpoint}). */
 export interface ResolvedProxy {
+  /** HTTP CONNECT in clear (`http`) or over TLS (`https`), or SOCKS5 (`socks5://` and `socks5h://`). */
   kind: 'http' | 'https' | 'socks5';
+  /** The proxy's host name or IP address (IPv6 without brackets). */
   host: string;
+  /** The proxy's port (by default 80, 443 or 1080 by scheme). */
   port: number;
+  /** The user name for the proxy, if any. */
   username: string | undefined;
   /** Kept out of enumeration so that logging the object cannot show it. */
   readonly password: string | undefined;
