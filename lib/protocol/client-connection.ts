@@ -155,10 +155,15 @@ export class ClientConnection {
     }
     const decoded = decodeMessage(reply, { maxDepth });
     if (decoded.kind !== 'response') throw new ProtocolError(`The agent at ${endpoint} sent a request where a response was expected`);
-    // Halibut services echo the request id. One that does not answers some other call: nothing on this connection
-    // can be trusted any more.
-    if (decoded.message.id !== '' && decoded.message.id !== request.id) {
-      throw new ProtocolError(`The agent at ${endpoint} answered a different call (${printable(decoded.message.id)}) than the one sent (${printable(request.id)})`);
+    // Halibut services echo the request id. A response without it (empty, missing, not a string) or with another's
+    // is not the answer to this call: nothing on this connection can be trusted any more, so it is not pooled again.
+    if (decoded.message.id !== request.id) {
+      const { id } = decoded.message;
+      throw new ProtocolError(
+        id === ''
+          ? `The agent at ${endpoint} answered without our call's id (empty or missing; expected ${printable(request.id)})`
+          : `The agent at ${endpoint} answered a different call (${printable(id)}) than the one sent (${printable(request.id)})`,
+      );
     }
     const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
     bindStreams(decoded, incoming.streams);
