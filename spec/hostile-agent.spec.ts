@@ -1,13 +1,16 @@
 // A hostile agent against the client, over real TLS: answers that are not ours, renegotiation with another
 // certificate, a proxy that echoes our credentials. Each hostile peer is written here; the client is the real one.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { HalibutClient, ProtocolError, type Endpoint, type HalibutClientOptions } from '../lib/index.js';
+import { HalibutClient, ProtocolError, ProxyError, type Endpoint, type HalibutClientOptions } from '../lib/index.js';
 import { encodeBson } from '../lib/protocol/bson.js';
 import { PROCEED, readNonEmptyControlLine } from '../lib/protocol/control-lines.js';
 import { RESPONSE_TYPE } from '../lib/protocol/message-codec.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
+import { captureDebugLog } from './support/debug-log.js';
 import { eventually } from './support/eventually.js';
 import { startFakeAgent } from './support/fake-agent.js';
 import { identities } from './support/identities.js';
@@ -59,3 +62,78 @@ describe('our id or nothing', () => {
 function response(fields: Record<string, unknown>): Buffer {
   return deflateRawSync(encodeBson({ Message: { $type: RESPONSE_TYPE, ...fields, error: null, result: 'pong' } }));
 }
+
+describe('secrets stay out, whatever the proxy says', () => {
+  const user = 'deploy-bot';
+  const password = 'S3cret-proxy-pw!';
+  const pair = `${user}:${password}`;
+  const basic = Buffer.from(pair).toString('base64');
+
+  /** A proxy that echoes our Proxy-Authorization — raw, decoded, and the password alone — in what it answers. */
+  async function echoingProxy(answer: (header: string, decoded: string) => string): Promise<number> {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      let head = '';
+      socket.on('data', (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        if (!head.includes('\r\n\r\n')) return;
+        const header = /^Proxy-Authorization: (.*)$/im.exec(head)?.[1]?.trim() ?? '';
+        const decoded = Buffer.from(header.replace(/^Basic /, ''), 'base64').toString('utf8');
+        socket.end(answer(header, decoded));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  const answers: Array<[string, (header: string, decoded: string) => string]> = [
+    [
+      '407 with the header in its status text, a Proxy-Authenticate and its body',
+      (header, decoded) => {
+        const body = `you sent ${header} which is ${decoded}, password ${decoded.split(':')[1] ?? ''}`;
+        return (
+          `HTTP/1.1 407 Denied ${header} ${decoded} ${decoded.split(':')[1] ?? ''}\r\n` +
+          `Proxy-Authenticate: ${header.replace(/^Basic /, '')} realm="${decoded}"\r\nProxy-Authenticate: ${decoded.split(':')[1] ?? ''}\r\n` +
+          `X-Echo: ${header}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+        );
+      },
+    ],
+    ['403 echoing it', (header, decoded) => `HTTP/1.1 403 ${decoded} ${header}\r\nContent-Length: 0\r\n\r\n`],
+    ['502 echoing it', (header, decoded) => `HTTP/1.1 502 ${header} (${decoded})\r\nContent-Length: 0\r\n\r\n`],
+    ['an unusual status echoing it', (header, decoded) => `HTTP/1.1 418 ${decoded.split(':')[1] ?? ''} ${header}\r\nContent-Length: 0\r\n\r\n`],
+    ['something that is not HTTP, made of the credential', (header, decoded) => `${decoded} ${header}\r\n\r\n`],
+  ];
+
+  for (const [name, answer] of answers) {
+    it(`a proxy that answers ${name}: no credential in the error, its fields, its cause, the events or the debug log`, async () => {
+      const lines = captureDebugLog();
+      const port = await echoingProxy(answer);
+      const c = client({ proxy: `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}` });
+      const events: unknown[] = [];
+      c.on('callFailed', (event) => events.push(event));
+      c.on('retryScheduled', (event) => events.push(event));
+      const error = await c.call({ url: 'https://agent.invalid:10933/', thumbprint: ids.agent.thumbprint }, { service: 'S', method: 'Ping' }).then(
+        () => assert.fail('the call must fail'),
+        (err: unknown) => err,
+      );
+      assert.ok(error instanceof ProxyError, String(error));
+      const seen = [
+        error.message,
+        String(error.stack),
+        JSON.stringify(error),
+        inspect(error, { depth: 10, showHidden: true }),
+        inspect(events, { depth: 10, showHidden: true }),
+        ...lines,
+      ].join('\n');
+      for (const secret of [password, pair, basic, encodeURIComponent(password)]) assert.ok(!seen.includes(secret), `${JSON.stringify(secret)} leaked:\n${seen}`);
+      assert.ok(lines.length > 0, 'the debug log was captured');
+    });
+  }
+});
