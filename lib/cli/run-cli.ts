@@ -13,6 +13,7 @@ import { ExitCode } from './exit-codes.js';
 import { explain } from './explain.js';
 import type { CliIo } from './io.js';
 import { toJsonLine } from './json-output.js';
+import { terminalSafe } from './terminal-text.js';
 
 const MAIN_HELP = `Usage: halibut <command> [options]
 
@@ -58,8 +59,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (json) {
       io.out(toJsonLine(command?.jsonLines === true ? { type: 'error', ok: false, error: explained } : { ok: false, error: explained }));
     } else {
-      io.err(`error: ${io.interrupted.aborted ? 'interrupted' : explained.message}\n`);
-      if (explained.hint !== undefined && !io.interrupted.aborted) io.err(`fix: ${explained.hint}\n`);
+      // The message may quote the agent's own words: shown escaped, so that it cannot drive the terminal.
+      io.err(`error: ${io.interrupted.aborted ? 'interrupted' : terminalSafe(explained.message)}\n`);
+      if (explained.hint !== undefined && !io.interrupted.aborted) io.err(`fix: ${terminalSafe(explained.hint)}\n`);
     }
     return code;
   }

@@ -41,6 +41,9 @@ export interface Exchange {
 
 let nextConnectionId = 1;
 
+/** How long an agent has, after END, to close its side before the socket is destroyed. Halibut closes at once. */
+export const END_GRACE_MS = 2000;
+
 export class ClientConnection {
   /** Unique within the process, for logs and events. */
   readonly id = nextConnectionId++;
@@ -170,12 +173,16 @@ export class ClientConnection {
     return { response: decoded.message, incoming };
   }
 
-  /** Says END (best effort, bounded by the heartbeat timeout) and closes. */
+  /**
+   * Says END (best effort) and closes. The agent is given a short grace to read it and close its side
+   * ({@link END_GRACE_MS}, or the heartbeat timeout if shorter); one that ignores END, or a write stuck behind a
+   * renegotiation that never completes, is cut off then rather than holding the socket, and so the process, open.
+   */
   async end(): Promise<void> {
     if (this.closed) return;
     const socket = this.#socket;
-    // Bounded by the heartbeat timeout, and the timer goes with the socket: nothing outlives the connection.
-    const timer = setTimeout(() => socket.destroy(), this.#options.timeouts.heartbeatMs);
+    // The timer goes with the socket: nothing outlives the connection.
+    const timer = setTimeout(() => socket.destroy(), Math.min(END_GRACE_MS, this.#options.timeouts.heartbeatMs));
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
     try {

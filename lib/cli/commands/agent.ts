@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** Served besides Tentacle's services: the simplest call there is, for checking connectivity and trust. */
 const EXTRA_SERVICES: Record<string, ServiceImplementation> = {
@@ -90,7 +91,7 @@ Example:
       ...(fileRoot === undefined ? {} : { fileRoot }),
     });
     const { agent, tentacle } = started;
-    agent.on('request', (request, client) => io.err(`request ${request.service}.${request.method} from ${client}\n`));
+    agent.on('request', (request, client) => io.err(`request ${terminalSafe(`${request.service}.${request.method}`)} from ${client}\n`));
     agent.on('rejected', (reason, client) =>
       io.err(
         reason === 'untrusted' && client !== undefined
