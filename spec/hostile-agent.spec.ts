@@ -1,19 +1,23 @@
 // A hostile agent against the client, over real TLS: answers that are not ours, renegotiation with another
 // certificate, a proxy that echoes our credentials. Each hostile peer is written here; the client is the real one.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { inspect } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
-import { HalibutClient, ProtocolError, ProxyError, type Endpoint, type HalibutClientOptions } from '../lib/index.js';
+import { HalibutClient, HalibutError, ProtocolError, ProxyError, type Endpoint, type HalibutClientOptions } from '../lib/index.js';
 import { encodeBson } from '../lib/protocol/bson.js';
 import { PROCEED, readNonEmptyControlLine } from '../lib/protocol/control-lines.js';
 import { RESPONSE_TYPE } from '../lib/protocol/message-codec.js';
+import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { captureDebugLog } from './support/debug-log.js';
 import { eventually } from './support/eventually.js';
 import { startFakeAgent } from './support/fake-agent.js';
 import { identities } from './support/identities.js';
+import { renegotiationUnavailable, startRenegotiatingServer } from './support/renegotiating-server.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -136,4 +140,46 @@ describe('secrets stay out, whatever the proxy says', () => {
       assert.ok(lines.length > 0, 'the debug log was captured');
     });
   }
+});
+
+describe('pinned for the life of the connection', { skip: renegotiationUnavailable() }, () => {
+  it('a renegotiation presenting another certificate ends the connection with a typed error; nothing pooled keeps it', async () => {
+    const server = await startRenegotiatingServer('swap', ids.agent, ids.stranger);
+    const endpoint = { url: `https://127.0.0.1:${server.port}/`, thumbprint: ids.agent.thumbprint };
+    const c = client();
+    assert.equal(await ping(c, endpoint), 'pong 1');
+    assert.equal(c.stats(endpoint).idle, 1);
+    // The pooled connection's NEXT is answered with a HelloRequest and the stranger's certificate.
+    await assert.rejects(ping(c, endpoint), (err: unknown) => err instanceof HalibutError && typeof err.code === 'string');
+    assert.match(await server.nextEvent(), /^renegotiation failed: .*no renegotiation/, 'refused by the client');
+    assert.deepEqual(c.stats(endpoint), { open: 0, idle: 0, inUse: 0, connecting: 0, waiting: 0 });
+  });
+
+  it('after a renegotiation that never completes, close() returns and the socket is gone well before the heartbeat timeout', async () => {
+    const server = await startRenegotiatingServer('stall', ids.agent, ids.stranger);
+    const endpoint = { url: `https://127.0.0.1:${server.port}/`, thumbprint: ids.agent.thumbprint };
+    const c = client();
+    assert.equal(await ping(c, endpoint), 'pong 1');
+    await c.close();
+    // The default heartbeat timeout is 60 s; the grace after END is 2 s. The bound is generous for a loaded machine.
+    const closedAfter = Number(/^closed after ([\d.]+) s$/.exec(await server.nextEvent())?.[1]);
+    assert.ok(closedAfter < 15, `the client let go after ${closedAfter} s`);
+  });
+});
+
+describe('the embedded agent refuses renegotiation', () => {
+  it('a client that asks to renegotiate is disconnected', async () => {
+    const { endpoint } = await startAgent({ services: { S: { Ping: () => 'pong' } } });
+    const socket = tlsConnect({ host: '127.0.0.1', port: Number(new URL(endpoint.url).port), cert: ids.client.cert, key: ids.client.key, rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+    socket.on('error', () => undefined);
+    onCleanup(() => socket.destroy());
+    await once(socket, 'secureConnect');
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('close', () => resolve('closed'));
+      const asked = socket.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err === null ? 'renegotiated' : `refused: ${err.message}`));
+      if (!asked) resolve('not asked');
+    });
+    assert.notEqual(outcome, 'renegotiated');
+    assert.notEqual(outcome, 'not asked');
+  });
 });

@@ -8,6 +8,7 @@
  *
  * It runs whatever a trusted client asks of the services it is given. It binds to loopback unless told otherwise.
  */
+import { constants } from 'node:crypto';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import createDebug from 'debug';
@@ -163,6 +164,8 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
         // once the first line is known (a browser gets the friendly page without one).
         requestCert: true,
         rejectUnauthorized: false,
+        // A client's identity is read from the first handshake; no renegotiation may change it afterwards.
+        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       },
       (socket) => this.#accept(socket),
     );
