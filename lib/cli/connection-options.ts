@@ -21,10 +21,15 @@ export const ENV = {
 
 /** The variables naming one identity's files and secrets. */
 export interface IdentityVariables {
+  /** The certificate file (PEM or DER). */
   cert: string;
+  /** Its private key file. */
   key: string;
+  /** The key's passphrase. */
   keyPassphrase: string;
+  /** A PFX / PKCS#12 file instead of the two above. */
   pfx: string;
+  /** The PFX password. */
   pfxPassword: string;
 }
 
