@@ -54,6 +54,25 @@ describe('halibut (no command) and --help', () => {
     assert.equal(parsed.error.code, 'ERR_CLI_USAGE');
     assert.match(parsed.error.message, /--frob/);
   });
+
+  it('an unknown option is one clean line, with the closest valid option when there is one', async () => {
+    const typo = await halibut(['call', 'https://127.0.0.1:1/', 'S', 'M', '--thumprint', 'AB']);
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "error: Unknown option '--thumprint'; did you mean --thumbprint?\nfix: See: halibut call --help\n");
+    const swapped = await halibut(['probe', 'https://127.0.0.1:1/', '--pxf', 'a.pfx']);
+    assert.equal(swapped.code, 2);
+    assert.match(swapped.stderr, /^error: Unknown option '--pxf'; did you mean --pfx\?\n/);
+    const nothingClose = await halibut(['agent', '--frobnicate']);
+    assert.equal(nothingClose.code, 2);
+    assert.equal(nothingClose.stderr, "error: Unknown option '--frobnicate'\nfix: See: halibut agent --help\n");
+    const short = await halibut(['upload', '-x']);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /^error: Unknown option '-x'\n/);
+    const missingValue = await halibut(['agent', '--port']);
+    assert.equal(missingValue.code, 2);
+    assert.equal(missingValue.stderr, "error: Option '-p, --port <value>' argument missing\nfix: See: halibut agent --help\n");
+    for (const r of [typo, swapped, nothingClose, short, missingValue]) assert.ok(!r.stderr.includes('"'), r.stderr);
+  });
 });
 
 describe('halibut discover', () => {
@@ -212,6 +231,28 @@ describe('halibut agent', () => {
     assert.match(await agent.nextLine(), /^trusting {5}nobody \(add --trust THUMBPRINT\)$/);
     agent.child.kill('SIGTERM');
     assert.equal((await agent.result).code, 0);
+  });
+
+  it("reads its own identity (HALIBUT_AGENT_*), never the client's HALIBUT_CERT/KEY/PFX", async () => {
+    const clientEnv = { HALIBUT_CERT: client.cert, HALIBUT_KEY: client.key };
+    const fresh = startHalibut(['agent', '--port', '0', '--json'], clientEnv);
+    const generated = JSON.parse(await fresh.nextLine()) as { thumbprint: string };
+    assert.notEqual(generated.thumbprint, ids.client.thumbprint, "the agent must not present the client's certificate");
+    const own = startHalibut(['agent', '--port', '0', '--json'], { ...clientEnv, HALIBUT_AGENT_CERT: agentFiles.cert, HALIBUT_AGENT_KEY: agentFiles.key });
+    const configured = JSON.parse(await own.nextLine()) as { url: string; thumbprint: string };
+    assert.equal(configured.thumbprint, ids.agent.thumbprint);
+    // What it presents on the wire, not only what it prints.
+    const presented = await halibut(['discover', configured.url]);
+    assert.equal(presented.stdout, `${ids.agent.thumbprint}\n`);
+    fresh.child.kill('SIGTERM');
+    own.child.kill('SIGTERM');
+    assert.equal((await fresh.result).code, 0);
+    assert.equal((await own.result).code, 0);
+    const help = await halibut(['agent', '--help']);
+    assert.match(help.stdout, /The agent's own certificate \(clients pin its thumbprint\)/);
+    assert.match(help.stdout, /HALIBUT_AGENT_PFX_PASSWORD/);
+    const clientHelp = await halibut(['call', '--help']);
+    assert.match(clientHelp.stdout, /Our certificate, the client's identity \(the agent must trust its thumbprint\)/);
   });
 
   it('a bad port is a usage error', async () => {

@@ -167,14 +167,14 @@ describe('peers that are not Halibut', () => {
 });
 
 /** A response whose result is a DataStream of `length` bytes, and that stream's 24-byte header (no body). */
-function dataStreamResponse(length: number): Buffer {
+function dataStreamResponse(length: number, requestId: string): Buffer {
   const id = Guid.random();
   const result = { $type: 'Halibut.DataStream, Halibut', id, length: new Int64(length) };
   const header = Buffer.alloc(24);
   id.writeTo(header, 0);
   header.writeBigInt64LE(BigInt(length), 16);
   // One buffer on purpose: the message and the stream header arrive in the same TLS record.
-  return Buffer.concat([deflateRawSync(encodeBson({ Message: { $type: RESPONSE_TYPE, id: '', error: null, result } })), header]);
+  return Buffer.concat([deflateRawSync(encodeBson({ Message: { $type: RESPONSE_TYPE, id: requestId, error: null, result } })), header]);
 }
 
 describe('broken responses', () => {
@@ -234,7 +234,7 @@ describe('broken responses', () => {
       async (peer) => {
         await peer.identify();
         await peer.readRequest();
-        await peer.write(dataStreamResponse(1000));
+        await peer.write(dataStreamResponse(1000, peer.requestId));
         await peer.write(Buffer.alloc(500, 7));
         peer.socket.end();
       },
@@ -245,7 +245,7 @@ describe('broken responses', () => {
       async (peer) => {
         await peer.identify();
         await peer.readRequest();
-        await peer.write(dataStreamResponse(4));
+        await peer.write(dataStreamResponse(4, peer.requestId));
         const bodyAndTrailer = Buffer.alloc(4 + 8);
         bodyAndTrailer.write('abcd', 0);
         bodyAndTrailer.writeBigInt64LE(5n, 4);

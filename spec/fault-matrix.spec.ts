@@ -254,7 +254,7 @@ describe('fault matrix', () => {
   it('15 a data stream longer than declared → DataStreamError', async () => {
     const { result, bytes } = streamFrame(5, 10, 10);
     const agent = await fake(async (peer) => {
-      await peer.write(response(result));
+      await peer.write(response(result, peer.requestId));
       await peer.write(bytes);
     });
     const c = client();
@@ -265,7 +265,7 @@ describe('fault matrix', () => {
   it('16 a data stream shorter than declared, then a close → DataStreamError', async () => {
     const { result, bytes } = streamFrame(1000, 500, 1000);
     const agent = await fake(async (peer) => {
-      await peer.write(response(result));
+      await peer.write(response(result, peer.requestId));
       await peer.write(bytes.subarray(0, 24 + 500));
       peer.socket.end();
     });

@@ -1,11 +1,10 @@
 // Diagnostic logging (the debug package) must never reveal a private key, a key passphrase or a message body.
 import assert from 'node:assert/strict';
-import { format } from 'node:util';
 import { describe, it } from 'node:test';
-import createDebug from 'debug';
 import { DataStream, HalibutClient, loadPem } from '../lib/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
+import { captureDebugLog } from './support/debug-log.js';
 import { identities } from './support/identities.js';
 import { startScriptedProxy } from './support/proxies.js';
 import { createPrivateKey } from 'node:crypto';
@@ -14,14 +13,7 @@ closeEverythingAfterwards();
 
 describe('logging', () => {
   it('logs every layer; no log line or error ever holds a key, passphrase, proxy password or message body', async () => {
-    const lines: string[] = [];
-    const previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(format(...args));
-    createDebug.enable('halibut:*');
-    onCleanup(() => {
-      createDebug.disable();
-      createDebug.log = previousLog;
-    });
+    const lines = captureDebugLog();
 
     const ids = await identities();
     const passphrase = 'correct horse battery staple';

@@ -3,7 +3,7 @@
  * timeout — read from the command line first and the HALIBUT_* environment variables second. Secrets (PFX password,
  * key passphrase) come from the environment only, so they never show in `ps` or shell history.
  */
-import { HalibutClient, loadCertificateFiles, normalizeThumbprint, type CertificateIdentity, type Endpoint, type ProxyOption } from '../index.js';
+import { AgentRejectedClientError, CertificateMismatchError, ConnectError, HalibutClient, loadCertificateFiles, normalizeThumbprint, type CertificateIdentity, type Endpoint, type ProxyOption, type RetryOptions } from '../index.js';
 import { millisecondsValue, stringValue, type OptionSpecs, type OptionValues } from './command.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -18,6 +18,32 @@ export const ENV = {
   thumbprint: 'HALIBUT_THUMBPRINT',
   proxy: 'HALIBUT_PROXY',
 } as const;
+
+/** The variables naming one identity's files and secrets. */
+export interface IdentityVariables {
+  /** The certificate file (PEM or DER). */
+  cert: string;
+  /** Its private key file. */
+  key: string;
+  /** The key's passphrase. */
+  keyPassphrase: string;
+  /** A PFX / PKCS#12 file instead of the two above. */
+  pfx: string;
+  /** The PFX password. */
+  pfxPassword: string;
+}
+
+/**
+ * `halibut agent`'s own identity: variables of its own, so that the client's HALIBUT_CERT & co. set in the same shell
+ * never make the agent present the client's certificate.
+ */
+export const AGENT_ENV: IdentityVariables = {
+  cert: 'HALIBUT_AGENT_CERT',
+  key: 'HALIBUT_AGENT_KEY',
+  keyPassphrase: 'HALIBUT_AGENT_KEY_PASSPHRASE',
+  pfx: 'HALIBUT_AGENT_PFX',
+  pfxPassword: 'HALIBUT_AGENT_PFX_PASSWORD',
+};
 
 /** `--cert`, `--key`, `--pfx`: our identity. */
 export const certificateOptions: OptionSpecs = {
@@ -34,7 +60,7 @@ export const agentOptions: OptionSpecs = {
 };
 
 /** Help text for {@link certificateOptions}. */
-export const CERTIFICATE_HELP = `Our certificate (the agent must trust its thumbprint):
+export const CERTIFICATE_HELP = `Our certificate, the client's identity (the agent must trust its thumbprint):
   --cert FILE          certificate, PEM or DER               (env HALIBUT_CERT)
   --key FILE           its private key; passphrase from env HALIBUT_KEY_PASSPHRASE
                                                              (env HALIBUT_KEY)
@@ -48,21 +74,24 @@ export const AGENT_HELP = `Reaching the agent:
                        HTTPS_PROXY/NO_PROXY, or 'none' (default)          (env HALIBUT_PROXY)
   --timeout MS         connect and TLS handshake deadline, each (default 10000)`;
 
-/** Loads our certificate from the options or the environment; undefined when none was named. */
-export async function loadOurCertificate(values: OptionValues, env: CliIo['env'], command: string): Promise<CertificateIdentity | undefined> {
+/**
+ * Loads a certificate from the options or the environment; undefined when none was named. `variables` says which
+ * identity's variables to read: the client's (HALIBUT_CERT…, the default) or the agent's (HALIBUT_AGENT_CERT…).
+ */
+export async function loadOurCertificate(values: OptionValues, env: CliIo['env'], command: string, variables: IdentityVariables = ENV): Promise<CertificateIdentity | undefined> {
   const fromArgs = ['cert', 'key', 'pfx'].some((name) => stringValue(values, name) !== undefined);
   const pick = (option: string, variable: string): string | undefined => (fromArgs ? stringValue(values, option) : nonEmpty(env[variable]));
-  const cert = pick('cert', ENV.cert);
-  const key = pick('key', ENV.key);
-  const pfx = pick('pfx', ENV.pfx);
+  const cert = pick('cert', variables.cert);
+  const key = pick('key', variables.key);
+  const pfx = pick('pfx', variables.pfx);
   if (pfx !== undefined) {
     if (cert !== undefined || key !== undefined) throw new UsageError('Give either --pfx or --cert and --key, not both', command);
-    return loadCertificateFiles({ pfx, password: env[ENV.pfxPassword] });
+    return loadCertificateFiles({ pfx, password: env[variables.pfxPassword] });
   }
   if (cert === undefined && key === undefined) return undefined;
   if (cert === undefined) throw new UsageError('--key needs --cert (the certificate file)', command);
   // A file holding both certificate and key is common (openssl pkcs12 -nodes writes one); then --cert is enough.
-  return loadCertificateFiles({ cert, key: key ?? cert, passphrase: env[ENV.keyPassphrase] });
+  return loadCertificateFiles({ cert, key: key ?? cert, passphrase: env[variables.keyPassphrase] });
 }
 
 /** The pinned thumbprint from `--thumbprint` or HALIBUT_THUMBPRINT, normalised; undefined when neither is set. */
@@ -94,6 +123,25 @@ export function attemptsHelp(fallback: number): string {
                        a request reaches the agent, so nothing runs twice)`;
 }
 
+/**
+ * The command line's retry settings for `attempts`: the library's rule, minus the failures a person wants to hear
+ * about at once — the agent does not trust our certificate, the pin is wrong, nothing listens on the port. Waiting
+ * seconds to report them helps nobody at a terminal; a brief network drop (reset, timeout) is still retried.
+ */
+export function cliRetry(attempts: number): RetryOptions | false {
+  if (attempts === 1) return false;
+  return { attempts, retryOn: (error) => !isReportedAtOnce(error) };
+}
+
+/** Failures the command line reports without retrying (see {@link cliRetry}). */
+export function isReportedAtOnce(error: Error): boolean {
+  return (
+    error instanceof AgentRejectedClientError ||
+    error instanceof CertificateMismatchError ||
+    (error instanceof ConnectError && error.syscallCode === 'ECONNREFUSED')
+  );
+}
+
 /** A client for one agent, built from the shared options; close `client` when done. */
 export interface AgentConnection {
   client: HalibutClient;
@@ -119,7 +167,7 @@ export async function connectToAgent(url: string, values: OptionValues, env: Cli
     proxy: proxyOption(values, env),
     connectTimeoutMs: timeoutMs,
     handshakeTimeoutMs: timeoutMs,
-    retry: attempts === 1 ? false : { attempts },
+    retry: cliRetry(attempts),
   });
   return { client, endpoint: { url, thumbprint } };
 }

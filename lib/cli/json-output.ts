@@ -3,15 +3,25 @@
  * ISO strings, bigints as decimal strings (JSON numbers would lose precision), bytes as base64, Guids and other .NET
  * value wrappers through their own `toJSON`.
  */
+import { escapeControl } from './terminal-text.js';
 
 /** Serialises `value` on one line followed by a newline. */
 export function toJsonLine(value: unknown): string {
-  return `${JSON.stringify(value, replacer)}\n`;
+  return `${escapeC1(JSON.stringify(value, replacer))}\n`;
 }
 
 /** Serialises `value` indented, for results a person may read. */
 export function toJsonPretty(value: unknown): string {
-  return `${JSON.stringify(value, replacer, 2)}\n`;
+  return `${escapeC1(JSON.stringify(value, replacer, 2))}\n`;
+}
+
+/**
+ * JSON.stringify escapes C0 controls but writes DEL and the C1 range (a lone CSI, U+009B) as they are; escaped here
+ * too (still the same JSON), so that remote text in a result cannot drive a terminal it is printed on. These
+ * characters can only occur inside strings, where `\uXXXX` means the same.
+ */
+function escapeC1(json: string): string {
+  return json.replace(/[\u007f-\u009f]/g, escapeControl);
 }
 
 function replacer(this: unknown, _key: string, value: unknown): unknown {

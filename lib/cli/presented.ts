@@ -1,5 +1,6 @@
 /** How a certificate is shown, in words and in JSON, wherever the tool shows one. */
 import type { PresentedCertificate } from '../index.js';
+import { terminalSafe } from './terminal-text.js';
 
 /** The JSON form: the fields a script needs, dates as ISO strings, no PEM. */
 export interface CertificateSummary {
@@ -30,7 +31,7 @@ export function describePresented(cert: CertificateFields, now = new Date()): Ce
 export function certificateLines(cert: CertificateFields, indent: string, now = new Date()): string {
   const expiry = cert.notAfter.getTime() < now.getTime() ? ' (expired; Halibut does not check expiry)' : '';
   return [
-    `${indent}subject      ${cert.subject}`,
+    `${indent}subject      ${terminalSafe(cert.subject)}`,
     `${indent}thumbprint   ${cert.thumbprint}`,
     `${indent}sha-256      ${cert.thumbprintSha256}`,
     `${indent}valid        ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}${expiry}`,

@@ -6,13 +6,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HalibutError } from '../index.js';
-import type { Command, CommandInput } from './command.js';
+import type { Command, CommandInput, OptionSpecs } from './command.js';
+import { closest } from './closest.js';
 import { COMMANDS } from './commands/index.js';
 import { UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { explain } from './explain.js';
 import type { CliIo } from './io.js';
 import { toJsonLine } from './json-output.js';
+import { terminalSafe } from './terminal-text.js';
 
 /** The command line's documentation, shipped in the package: this file is in lib/cli or dist/cli, docs/ two levels up. */
 const CLI_DOCS = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
@@ -26,7 +28,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}
 
 Every command takes --help and --json. Certificates, the agent's thumbprint and the proxy can also come from the
 environment: HALIBUT_CERT, HALIBUT_KEY, HALIBUT_KEY_PASSPHRASE, HALIBUT_PFX, HALIBUT_PFX_PASSWORD,
-HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win.
+HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win. 'halibut agent' reads its own certificate
+from HALIBUT_AGENT_CERT, HALIBUT_AGENT_KEY, HALIBUT_AGENT_PFX… instead, never the client's.
 
 Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C); run exits with the
 script's own code.
@@ -60,8 +63,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (json) {
       io.out(toJsonLine(command?.jsonLines === true ? { type: 'error', ok: false, error: explained } : { ok: false, error: explained }));
     } else {
-      io.err(`error: ${io.interrupted.aborted ? 'interrupted' : explained.message}\n`);
-      if (explained.hint !== undefined && !io.interrupted.aborted) io.err(`fix: ${explained.hint}\n`);
+      // The message may quote the agent's own words: shown escaped, so that it cannot drive the terminal.
+      io.err(`error: ${io.interrupted.aborted ? 'interrupted' : terminalSafe(explained.message)}\n`);
+      if (explained.hint !== undefined && !io.interrupted.aborted) io.err(`fix: ${terminalSafe(explained.hint)}\n`);
     }
     return code;
   }
@@ -100,19 +104,39 @@ function lookup(words: readonly string[]): { command: Command; words: number } {
 }
 
 function parse(command: Command, args: string[]): CommandInput | 'help' {
-  const { values, positionals, tokens } = parseArgs({
-    args,
-    options: { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } },
-    allowPositionals: true,
-    strict: true,
-    tokens: true,
-  });
+  const options: OptionSpecs = { ...command.options, help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } };
+  rejectUnknownOptions(command, options, args);
+  const { values, positionals, tokens } = strictParse(command, options, args);
   if (values['help'] === true) return 'help';
   // Arguments after `--` belong to the command (e.g. the script's own arguments for `run`), not to us.
   const terminator = tokens.find((t) => t.kind === 'option-terminator');
   const before = terminator === undefined ? positionals : positionals.slice(0, tokens.filter((t) => t.kind === 'positional' && t.index < terminator.index).length);
   const rest = terminator === undefined ? [] : positionals.slice(before.length);
   return { values, positionals: before, rest };
+}
+
+function strictParse(command: Command, options: OptionSpecs, args: string[]) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (err) {
+    // parseArgs' own words for a missing or superfluous value are clear ("Option '--port <value>' argument
+    // missing"); only the first sentence is kept, and the command is named for its --help.
+    throw new UsageError(((err as Error).message.split(/\.\s/)[0] ?? '').replace(/\.$/, ''), command.name);
+  }
+}
+
+/**
+ * An option the command does not have: one clean line naming it, and the closest valid option when one is near
+ * (parseArgs' own message adds advice about positionals starting with '-' that reads as noise here).
+ */
+function rejectUnknownOptions(command: Command, options: OptionSpecs, args: string[]): void {
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name in options) continue;
+    const names = Object.entries(options).flatMap(([name, spec]) => (token.rawName.startsWith('--') || spec.short === undefined ? [`--${name}`] : [`--${name}`, `-${spec.short}`]));
+    const suggestion = closest(token.rawName, names);
+    throw new UsageError(`Unknown option '${token.rawName}'${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`, command.name);
+  }
 }
 
 /**

@@ -228,6 +228,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
         signal: gate.signal,
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           debug('attempt %d to reach %s failed: %s', attemptNumber, ep.url, error.message);
+          // The caller's narrower rule: thrown from here, the failure ends the call before any retry is announced.
+          if (!retry.retryOn(error)) throw error;
           if (retriesLeft > 0) this.emit('retryScheduled', { endpoint: ep.url, callId, attempt: attemptNumber, retriesLeft, error });
         },
       },

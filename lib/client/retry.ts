@@ -24,6 +24,12 @@ export interface RetryOptions {
   jitter?: boolean;
   /** No attempt starts after this long from the first. Default 300 000 ms. */
   maxRetryTimeMs?: number;
+  /**
+   * Narrows the library's rule: consulted only for failures the library would retry; `false` reports the failure at
+   * once. E.g. a command-line tool that should say "the agent does not trust us" without retrying first. Default:
+   * retry all of them.
+   */
+  retryOn?: (error: Error) => boolean;
 }
 
 /** {@link RetryOptions} with every default applied. */
@@ -37,6 +43,7 @@ export const RETRY_DEFAULTS: ResolvedRetryOptions = {
   maxDelayMs: 30_000,
   jitter: false,
   maxRetryTimeMs: 300_000,
+  retryOn: () => true,
 };
 
 export function resolveRetry(base: ResolvedRetryOptions, override: RetryOptions | false | undefined): ResolvedRetryOptions {
@@ -44,6 +51,11 @@ export function resolveRetry(base: ResolvedRetryOptions, override: RetryOptions 
   const out = { ...base };
   for (const [name, value] of Object.entries(override ?? {}) as Array<[keyof RetryOptions, unknown]>) {
     if (value === undefined) continue;
+    if (name === 'retryOn') {
+      if (typeof value !== 'function') throw new TypeError(`retry.retryOn must be a function, got ${JSON.stringify(value)}`);
+      out.retryOn = value as (error: Error) => boolean;
+      continue;
+    }
     if (name === 'jitter') {
       if (typeof value !== 'boolean') throw new TypeError(`retry.jitter must be a boolean, got ${JSON.stringify(value)}`);
       out.jitter = value;

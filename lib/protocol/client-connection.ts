@@ -41,6 +41,9 @@ export interface Exchange {
 
 let nextConnectionId = 1;
 
+/** How long an agent has, after END, to close its side before the socket is destroyed. Halibut closes at once. */
+export const END_GRACE_MS = 2000;
+
 export class ClientConnection {
   /** Unique within the process, for logs and events. */
   readonly id = nextConnectionId++;
@@ -155,22 +158,31 @@ export class ClientConnection {
     }
     const decoded = decodeMessage(reply, { maxDepth });
     if (decoded.kind !== 'response') throw new ProtocolError(`The agent at ${endpoint} sent a request where a response was expected`);
-    // Halibut services echo the request id. One that does not answers some other call: nothing on this connection
-    // can be trusted any more.
-    if (decoded.message.id !== '' && decoded.message.id !== request.id) {
-      throw new ProtocolError(`The agent at ${endpoint} answered a different call (${printable(decoded.message.id)}) than the one sent (${printable(request.id)})`);
+    // Halibut services echo the request id. A response without it (empty, missing, not a string) or with another's
+    // is not the answer to this call: nothing on this connection can be trusted any more, so it is not pooled again.
+    if (decoded.message.id !== request.id) {
+      const { id } = decoded.message;
+      throw new ProtocolError(
+        id === ''
+          ? `The agent at ${endpoint} answered without our call's id (empty or missing; expected ${printable(request.id)})`
+          : `The agent at ${endpoint} answered a different call (${printable(id)}) than the one sent (${printable(request.id)})`,
+      );
     }
     const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
     bindStreams(decoded, incoming.streams);
     return { response: decoded.message, incoming };
   }
 
-  /** Says END (best effort, bounded by the heartbeat timeout) and closes. */
+  /**
+   * Says END (best effort) and closes. The agent is given a short grace to read it and close its side
+   * ({@link END_GRACE_MS}, or the heartbeat timeout if shorter); one that ignores END, or a write stuck behind a
+   * renegotiation that never completes, is cut off then rather than holding the socket, and so the process, open.
+   */
   async end(): Promise<void> {
     if (this.closed) return;
     const socket = this.#socket;
-    // Bounded by the heartbeat timeout, and the timer goes with the socket: nothing outlives the connection.
-    const timer = setTimeout(() => socket.destroy(), this.#options.timeouts.heartbeatMs);
+    // The timer goes with the socket: nothing outlives the connection.
+    const timer = setTimeout(() => socket.destroy(), Math.min(END_GRACE_MS, this.#options.timeouts.heartbeatMs));
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
     try {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  * @module halibut-client/testing
  */
-export { ListeningAgent, type AgentAddress, type ListeningAgentEvents, type ListeningAgentOptions, type RejectionReason } from './listening-agent.js';
+export { ListeningAgent, type AgentAddress, type DropReason, type ListeningAgentEvents, type ListeningAgentOptions, type RejectionReason } from './listening-agent.js';
 export { RemoteFailure } from './remote-failure.js';
 export { DEFAULT_FRIENDLY_HTML } from './friendly-page.js';
 export type { CallContext, ServiceImplementation } from './service-dispatch.js';

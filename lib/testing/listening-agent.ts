@@ -1,5 +1,6 @@
+import { constants } from 'node:crypto';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import createDebug from 'debug';
 import { EventEmitter } from 'eventemitter3';
 import { normalizeThumbprint } from '../certificates/thumbprint.js';
@@ -44,7 +45,20 @@ export interface ListeningAgentOptions {
   readTimeoutMs?: number;
   /** Largest decompressed request accepted. Default 64 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Connections that have not yet identified (TCP accepted, TLS and the first line not done) allowed at once; beyond
+   * it a new connection is closed as soon as it is accepted. Default 64.
+   */
+  maxUnidentifiedConnections?: number;
+  /**
+   * The whole of identification — TLS handshake, the first line, `MX-CLIENT` — must be over within this, however
+   * the client paces its bytes; a client still identifying then is disconnected. Default 10 000 ms.
+   */
+  identificationTimeoutMs?: number;
 }
+
+/** Why a connection was dropped before it identified, without being looked at. */
+export type DropReason = 'too-many-unidentified' | 'identification-timeout';
 
 /** Where a started agent listens, and what to pin. */
 export interface AgentAddress {
@@ -73,6 +87,14 @@ export interface ListeningAgentEvents {
   friendlyPage: [firstLine: string];
   /** A connection ended because of a protocol or I/O error. */
   connectionError: [error: Error];
+  /** A connection was closed before it identified: over the limit of unidentified ones, or too slow to identify. */
+  dropped: [reason: DropReason];
+}
+
+/** A connection not yet identified: its TCP socket, and the deadline that ends it. */
+interface Unidentified {
+  raw: Socket;
+  timer: NodeJS.Timeout;
 }
 
 /**
@@ -95,6 +117,10 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #requestIdleTimeoutMs: number;
   readonly #readTimeoutMs: number;
   readonly #maxMessageBytes: number;
+  readonly #maxUnidentified: number;
+  readonly #identificationTimeoutMs: number;
+  /** By the connection's remote address and port, which its TCP and TLS sockets share. */
+  readonly #unidentified = new Map<string, Unidentified>();
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -107,11 +133,18 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#requestIdleTimeoutMs = options.requestIdleTimeoutMs ?? 600_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxUnidentified = options.maxUnidentifiedConnections ?? 64;
+    this.#identificationTimeoutMs = options.identificationTimeoutMs ?? 10_000;
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
   get thumbprint(): string {
     return this.#identity.thumbprint;
+  }
+
+  /** Connections accepted that have not yet identified (they count against `maxUnidentifiedConnections`). */
+  get unidentifiedCount(): number {
+    return this.#unidentified.size;
   }
 
   /** Open connections (for tests that check nothing leaked). */
@@ -147,6 +180,8 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
         // once the first line is known (a browser gets the friendly page without one).
         requestCert: true,
         rejectUnauthorized: false,
+        // A client's identity is read from the first handshake; no renegotiation may change it afterwards.
+        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       },
       (socket) => this.#accept(socket),
     );
@@ -155,6 +190,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
       debug('TLS handshake failed: %s', err.message);
       socket.destroy();
     });
+    server.on('connection', (raw: Socket) => this.#admit(raw));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -173,6 +209,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     const server = this.#server;
     this.#server = undefined;
     for (const socket of this.#sockets) socket.destroy();
+    for (const { raw } of [...this.#unidentified.values()]) raw.destroy();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -180,6 +217,36 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   /** The same as {@link ListeningAgent.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Every TCP connection starts unidentified: it counts against the limit until it has identified (or been shown the
+   * page, or turned away), and is ended if that takes longer than the identification deadline.
+   */
+  #admit(raw: Socket): void {
+    if (this.#unidentified.size >= this.#maxUnidentified) {
+      debug('too many connections still identifying (%d): closing a new one', this.#unidentified.size);
+      raw.destroy();
+      this.emit('dropped', 'too-many-unidentified');
+      return;
+    }
+    const key = connectionKey(raw);
+    const timer = setTimeout(() => {
+      debug('a client did not identify within %d ms', this.#identificationTimeoutMs);
+      this.#identified(key, raw);
+      raw.destroy();
+      this.emit('dropped', 'identification-timeout');
+    }, this.#identificationTimeoutMs);
+    this.#unidentified.set(key, { raw, timer });
+    raw.once('close', () => this.#identified(key, raw));
+  }
+
+  /** Stops counting a connection as unidentified (it identified, was answered, or is gone). */
+  #identified(key: string, raw?: Socket): void {
+    const entry = this.#unidentified.get(key);
+    if (entry === undefined || (raw !== undefined && entry.raw !== raw)) return;
+    clearTimeout(entry.timer);
+    this.#unidentified.delete(key);
   }
 
   #accept(socket: TLSSocket): void {
@@ -201,12 +268,14 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   async #serve(socket: TLSSocket): Promise<void> {
     const reader = new ByteReader(socket);
     const read = { phase: 'read', timeoutMs: this.#readTimeoutMs };
+    const key = connectionKey(socket);
     const first = await readPreamble(reader, read);
     if (first === null) {
       socket.destroy();
       return;
     }
     if (!first.startsWith('MX')) {
+      this.#identified(key);
       this.emit('friendlyPage', first.split('\n')[0] ?? '');
       await writeAll(socket, this.#page);
       socket.end();
@@ -230,6 +299,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     if (identity === null || !identity.startsWith('MX-CLIENT') || blank !== '') {
       throw new Error(`Expected MX-CLIENT and a blank line, got ${printable(String(identity))}`);
     }
+    this.#identified(key);
     await writeAll(socket, MX_SERVER);
 
     for (;;) {
@@ -272,6 +342,11 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     }
     socket.end();
   }
+}
+
+/** The same for a connection's TCP socket and the TLS socket over it. */
+function connectionKey(socket: Socket): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * byte is written.
  */
 import { isIP, type Socket } from 'node:net';
+import { constants } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
@@ -56,6 +57,9 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
       minVersion: options.minVersion ?? 'TLSv1.2',
       // Trust is decided by the pin alone, as Halibut does; chain and name checks would reject every Tentacle.
       rejectUnauthorized: false,
+      // The pin is checked on the first handshake; a renegotiation could present another certificate afterwards.
+      // Halibut listeners never renegotiate, so it is refused: the connection then ends with an error.
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       checkServerIdentity: () => undefined,
       ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
     },

@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { CertificateIdentity } from '../../lib/index.js';
 import { onCleanup } from './cleanup.js';
+import { lineQueue } from './line-queue.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
@@ -69,24 +69,10 @@ export interface RunningCli {
 export function startHalibut(args: readonly string[], env: Record<string, string> = {}): RunningCli {
   const child = spawnCli(args, env);
   const result = collect(child);
-  const lines = createInterface({ input: child.stdout! });
-  const queue: string[] = [];
-  const waiting: Array<(line: string) => void> = [];
-  lines.on('line', (line) => {
-    const next = waiting.shift();
-    if (next === undefined) queue.push(line);
-    else next(line);
-  });
   return {
     child,
     result,
-    nextLine: () =>
-      new Promise<string>((resolve, reject) => {
-        const line = queue.shift();
-        if (line !== undefined) return resolve(line);
-        waiting.push(resolve);
-        void result.then((r) => reject(new Error(`halibut exited (${r.code ?? r.signal ?? ''}) before printing a line: ${r.stderr}`)));
-      }),
+    nextLine: lineQueue(child.stdout!, result.then((r) => `halibut exited (${r.code ?? r.signal ?? ''}) before printing a line: ${r.stderr}`)),
   };
 }
 

@@ -2,6 +2,7 @@
 // not), then writes whatever bytes a test tells it to. It accepts any client certificate.
 import { createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
+import { decodeBson } from '../../lib/protocol/bson.js';
 import { ByteReader } from '../../lib/protocol/byte-reader.js';
 import { readCompressedMessage } from '../../lib/protocol/compressed-message.js';
 import { MX_SERVER, readControlLine, writeAll } from '../../lib/protocol/control-lines.js';
@@ -16,6 +17,8 @@ export interface FakePeer {
   identify(): Promise<void>;
   /** Reads one request message (BSON bytes). */
   readRequest(): Promise<Buffer | null>;
+  /** The id of the request read last ('' before any): a response must echo it to be taken as the answer. */
+  requestId: string;
   write(bytes: Buffer | string): Promise<void>;
   /** Reads and ignores everything until the client goes away (a peer that never answers, but notices the close). */
   ignore(): Promise<void>;
@@ -46,7 +49,12 @@ export async function startFakeAgent(script: (peer: FakePeer) => Promise<void>):
         assertLine(await readControlLine(reader, deadline), '');
         await writeAll(socket, MX_SERVER);
       },
-      readRequest: () => readCompressedMessage(reader, { maxMessageBytes: 1 << 26, read: deadline }),
+      requestId: '',
+      async readRequest() {
+        const bson = await readCompressedMessage(reader, { maxMessageBytes: 1 << 26, read: deadline });
+        if (bson !== null) peer.requestId = requestIdOf(bson);
+        return bson;
+      },
       write: (bytes) => writeAll(socket, typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes),
       async ignore() {
         while ((await reader.read(1 << 20)) !== null);
@@ -61,6 +69,12 @@ export async function startFakeAgent(script: (peer: FakePeer) => Promise<void>):
   });
   const { port } = server.address() as AddressInfo;
   return { endpoint: { url: `https://127.0.0.1:${port}/`, thumbprint: ids.agent.thumbprint }, openConnections: () => sockets.size };
+}
+
+/** The `id` of a request message, from its BSON. */
+export function requestIdOf(bson: Buffer): string {
+  const message = decodeBson(bson)['Message'] as { id?: unknown } | undefined;
+  return typeof message?.id === 'string' ? message.id : '';
 }
 
 function assertLine(actual: string | null, expected: string): void {

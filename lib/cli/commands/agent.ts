@@ -7,11 +7,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { generateCertificate, normalizeThumbprint } from '../../index.js';
 import { startTentacleAgent, type ServiceImplementation } from '../../testing/index.js';
 import { flag, stringList, stringValue, type Command } from '../command.js';
-import { CERTIFICATE_HELP, certificateOptions, loadOurCertificate } from '../connection-options.js';
+import { AGENT_ENV, certificateOptions, loadOurCertificate } from '../connection-options.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** Served besides Tentacle's services: the simplest call there is, for checking connectivity and trust. */
 const EXTRA_SERVICES: Record<string, ServiceImplementation> = {
@@ -49,10 +50,15 @@ certificate, and keep it on loopback (the default) unless you mean otherwise.
   -p, --port P         port (default 10933, as a Tentacle; 0 picks a free one)
   --file-root DIR      the directory uploads and downloads are confined to; relative paths are resolved
                        against it (default: a new temporary directory, removed when the agent stops)
-  The agent's certificate: --cert/--key or --pfx as below; without them a new one is generated for this run.
   --json               print { url, thumbprint, trusted, services, fileRoot } as one line once listening
 
-${CERTIFICATE_HELP}
+The agent's own certificate (clients pin its thumbprint); without one a new one is generated for this run.
+It has variables of its own: the client's HALIBUT_CERT, HALIBUT_KEY, HALIBUT_PFX… are never read here.
+  --cert FILE          certificate, PEM or DER               (env HALIBUT_AGENT_CERT)
+  --key FILE           its private key; passphrase from env HALIBUT_AGENT_KEY_PASSPHRASE
+                                                             (env HALIBUT_AGENT_KEY)
+  --pfx FILE           or a PFX/PKCS#12 file; password from env HALIBUT_AGENT_PFX_PASSWORD
+                                                             (env HALIBUT_AGENT_PFX)
 
 Exit codes: 0 stopped by Ctrl-C, 1 could not start (e.g. port in use), 2 usage error.
 
@@ -74,7 +80,7 @@ Example:
     const fileRootText = stringValue(input.values, 'file-root');
     if (fileRootText !== undefined && fileRootText.trim() === '') throw new UsageError('--file-root needs a directory', 'agent');
     const fileRoot = fileRootText === undefined ? undefined : isAbsolute(fileRootText) ? fileRootText : resolve(fileRootText);
-    const certificate = (await loadOurCertificate(input.values, io.env, 'agent')) ?? (await generateCertificate({ commonName: 'halibut-agent' }));
+    const certificate = (await loadOurCertificate(input.values, io.env, 'agent', AGENT_ENV)) ?? (await generateCertificate({ commonName: 'halibut-agent' }));
 
     const started = await startTentacleAgent({
       certificate,
@@ -85,7 +91,7 @@ Example:
       ...(fileRoot === undefined ? {} : { fileRoot }),
     });
     const { agent, tentacle } = started;
-    agent.on('request', (request, client) => io.err(`request ${request.service}.${request.method} from ${client}\n`));
+    agent.on('request', (request, client) => io.err(`request ${terminalSafe(`${request.service}.${request.method}`)} from ${client}\n`));
     agent.on('rejected', (reason, client) =>
       io.err(
         reason === 'untrusted' && client !== undefined

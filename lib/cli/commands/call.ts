@@ -1,7 +1,7 @@
 /** `halibut call <url> SERVICE METHOD [JSON_PARAMS]`: one ad hoc call, the result printed as JSON. */
 import { DataStream, HalibutClient } from '../../index.js';
 import { flag, millisecondsValue, requirePositionals, stringValue, type Command } from '../command.js';
-import { AGENT_HELP, agentOptions, CERTIFICATE_HELP, certificateOptions, loadOurCertificate, pinnedThumbprint, proxyOption } from '../connection-options.js';
+import { AGENT_HELP, agentOptions, CERTIFICATE_HELP, certificateOptions, cliRetry, loadOurCertificate, pinnedThumbprint, proxyOption } from '../connection-options.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJsonLine, toJsonPretty } from '../json-output.js';
@@ -52,7 +52,7 @@ Example:
       proxy: proxyOption(input.values, io.env),
       connectTimeoutMs: timeoutMs,
       handshakeTimeoutMs: timeoutMs,
-      retry: attempts === 1 ? false : { attempts },
+      retry: cliRetry(attempts),
       maxIdlePerEndpoint: 0,
     });
     try {

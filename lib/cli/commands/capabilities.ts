@@ -4,6 +4,7 @@ import { flag, requirePositionals, type Command } from '../command.js';
 import { AGENT_HELP, agentOptions, attemptsHelp, attemptsOption, CERTIFICATE_HELP, certificateOptions, connectToAgent } from '../connection-options.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJsonLine } from '../json-output.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** The `--json` output. */
 export interface CapabilitiesReport {
@@ -49,7 +50,7 @@ Example:
         io.out(toJsonLine(report));
         return ExitCode.ok;
       }
-      for (const capability of found.supported) io.out(`${capability}\n`);
+      for (const capability of found.supported) io.out(`${terminalSafe(capability)}\n`);
       if (found.fallback) io.err('note: the agent has no capabilities service (an old Tentacle): the list above is the fallback Octopus assumes for such agents\n');
       if (found.kubernetes) io.err('note: this is a Kubernetes agent: halibut run does not drive its script service\n');
       else io.err(`halibut run would use ${found.scriptService}\n`);

@@ -5,6 +5,7 @@ import { AGENT_HELP, agentOptions, proxyOption } from '../connection-options.js'
 import { ExitCode } from '../exit-codes.js';
 import { toJsonLine } from '../json-output.js';
 import { describePresented } from '../presented.js';
+import { terminalSafe } from '../terminal-text.js';
 
 export const discoverCommand: Command = {
   name: 'discover',
@@ -36,7 +37,7 @@ Exit codes: 0 found, 1 could not connect or complete TLS, 2 usage error.`,
       io.out(toJsonLine({ url: found.url, ...describePresented(found.certificate), tlsVersion: found.tlsVersion }));
     } else {
       io.out(`${found.certificate.thumbprint}\n`);
-      io.err(`${found.certificate.subject}, valid until ${found.certificate.notAfter.toISOString()} (not verified: compare with Tentacle show-thumbprint)\n`);
+      io.err(`${terminalSafe(found.certificate.subject)}, valid until ${found.certificate.notAfter.toISOString()} (not verified: compare with Tentacle show-thumbprint)\n`);
     }
     return ExitCode.ok;
   },

@@ -11,6 +11,7 @@ import { ExitCode } from '../exit-codes.js';
 import { explain, type ExplainedError } from '../explain.js';
 import { toJsonPretty } from '../json-output.js';
 import { certificateLines, describePresented, type CertificateSummary } from '../presented.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** The step a probe stopped at. */
 export type ProbeStep = 'connect' | 'tls' | 'page' | 'pin' | 'trust';
@@ -197,8 +198,8 @@ function humanReport(report: ProbeReport, found: DiscoveredAgent | undefined, ou
   };
   const failure = (label: string): void => {
     const error = report.error!;
-    step('FAIL', label, error.message);
-    if (error.hint !== undefined) lines.push(`        fix: ${error.hint}`);
+    step('FAIL', label, terminalSafe(error.message));
+    if (error.hint !== undefined) lines.push(`        fix: ${terminalSafe(error.hint)}`);
   };
 
   if (report.failedStep === 'connect') failure('tcp');
@@ -206,11 +207,11 @@ function humanReport(report: ProbeReport, found: DiscoveredAgent | undefined, ou
   if (report.failedStep === 'tls') failure('tls');
   if (found !== undefined) {
     step('ok', 'tls', `${found.tlsVersion} (${found.cipher})`);
-    step('ok', 'certificate', found.certificate.subject);
+    step('ok', 'certificate', terminalSafe(found.certificate.subject));
     lines.push(certificateLines(found.certificate, INDENT).trimEnd());
     if (report.failedStep === 'page') failure('page');
     else if (report.page === null) step('note', 'page', 'no answer to HELLO (the certificate above is what counts)');
-    else step('ok', 'page', `${report.page.statusLine}: Halibut's page${report.page.text === '' ? '' : ` ("${report.page.text}")`}`);
+    else step('ok', 'page', `${terminalSafe(report.page.statusLine)}: Halibut's page${report.page.text === '' ? '' : ` ("${report.page.text}")`}`);
     if (report.failedStep === 'pin') failure('pin');
     else if (report.pin !== null) step('ok', 'pin', `matches ${report.pin.expected}`);
     else if (report.failedStep === null || report.failedStep === 'trust') step('note', 'pin', 'no --thumbprint given: the thumbprint above is unverified; compare it with Tentacle show-thumbprint');

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** One `--json` line per log line. */
 export interface RunLogRecord {
@@ -184,9 +185,9 @@ function printLine(line: LogLine, io: CliIo, json: boolean, verbose: boolean): v
   // ones about waiting for it as wait: the first are noise unless something needs explaining, the second say why
   // nothing happens. Neither is the script's output, so neither goes to standard output.
   if (line.level === 'verbose' || line.source === 'debug') {
-    if (verbose) io.err(`${line.source === 'debug' ? 'debug' : 'verbose'}: ${line.text}\n`);
+    if (verbose) io.err(`${line.source === 'debug' ? 'debug' : 'verbose'}: ${terminalSafe(line.text)}\n`);
   } else if (line.level === 'wait') {
-    io.err(`waiting: ${line.text}\n`);
+    io.err(`waiting: ${terminalSafe(line.text)}\n`);
   } else if (line.source === 'stdout') {
     io.out(`${line.text}\n`);
   } else {

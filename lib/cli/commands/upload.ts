@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import { toJsonLine } from '../json-output.js';
 import { progressReporter } from '../progress.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** The `--json` output. */
 export interface UploadReport {
@@ -64,7 +65,7 @@ Example:
         const report: UploadReport = { ok: true, fullPath: uploaded.fullPath, sha1: uploaded.sha1, length: uploaded.length };
         io.out(toJsonLine(report));
       } else {
-        io.out(`${uploaded.sha1}  ${uploaded.fullPath}\n`);
+        io.out(`${terminalSafe(uploaded.sha1)}  ${terminalSafe(uploaded.fullPath)}\n`);
       }
       return ExitCode.ok;
     } catch (err) {

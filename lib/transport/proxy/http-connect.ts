@@ -9,6 +9,7 @@ import { PhaseTimeoutError } from '../../errors.js';
 import { ProxyAuthenticationError, ProxyError, ProxyProtocolError, ProxyRefusedError } from '../errors.js';
 import { KEEP_ALIVE_INITIAL_DELAY_MS, type DialOptions, type DialTarget } from '../tcp.js';
 import type { ResolvedProxy } from './proxy-settings.js';
+import { credentialScrubber } from './scrub-credentials.js';
 
 export interface HttpProxyOptions extends DialOptions {
   /** Extra CA certificates to trust for an `https:` proxy (its certificate is verified normally, unlike the agent's). */
@@ -74,7 +75,10 @@ export function connectViaHttpProxy(proxy: ResolvedProxy, target: DialTarget, op
 
 function statusError(proxy: ResolvedProxy, where: string, res: IncomingMessage, hadCredentials: boolean): ProxyError {
   const status = res.statusCode ?? 0;
-  const line = `${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+  // The status text and headers are the proxy's words: a proxy that echoes our Proxy-Authorization must not get the
+  // credential into the error (and from there into events and logs).
+  const scrub = credentialScrubber(proxy);
+  const line = `${status}${res.statusMessage ? ` ${scrub(res.statusMessage)}` : ''}`;
   // 407 is the proxy's own "who are you"; some proxies (tinyproxy among them) answer 401 instead.
   if (status === 407 || status === 401) {
     // Raw headers, because Node joins repeated Proxy-Authenticate headers with commas that also separate parameters.
@@ -82,7 +86,7 @@ function statusError(proxy: ResolvedProxy, where: string, res: IncomingMessage, 
     for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
       if (res.rawHeaders[i]!.toLowerCase() === 'proxy-authenticate') {
         const scheme = res.rawHeaders[i + 1]!.trim().split(/\s+/)[0];
-        if (scheme !== undefined && scheme !== '') schemes.push(scheme);
+        if (scheme !== undefined && scheme !== '') schemes.push(scrub(scheme));
       }
     }
     const err = new ProxyAuthenticationError(
@@ -106,11 +110,15 @@ function statusError(proxy: ResolvedProxy, where: string, res: IncomingMessage, 
 function transportError(proxy: ResolvedProxy, where: string, err: NodeJS.ErrnoException): Error {
   if (err instanceof PhaseTimeoutError) return err;
   const code = err.code ?? '';
+  // Node's parse errors carry the proxy's raw bytes (rawPacket), which may echo our credential: the cause kept is a
+  // scrubbed copy with the message and code only.
+  const scrub = credentialScrubber(proxy);
+  const cause = Object.assign(new Error(scrub(err.message)), code === '' ? {} : { code });
   if (code.startsWith('HPE_')) {
-    return new ProxyProtocolError(`Proxy ${proxy.display} answered CONNECT ${where} with something that is not HTTP (${code})`, proxy.display, undefined, { cause: err });
+    return new ProxyProtocolError(`Proxy ${proxy.display} answered CONNECT ${where} with something that is not HTTP (${code})`, proxy.display, undefined, { cause });
   }
   if (code === 'ECONNRESET' || err.message === 'socket hang up') {
-    return new ProxyProtocolError(`Proxy ${proxy.display} closed the connection before answering CONNECT ${where}`, proxy.display, undefined, { cause: err });
+    return new ProxyProtocolError(`Proxy ${proxy.display} closed the connection before answering CONNECT ${where}`, proxy.display, undefined, { cause });
   }
-  return new ProxyError(`Could not reach proxy ${proxy.display}: ${code || err.message}`, proxy.display, undefined, { cause: err });
+  return new ProxyError(`Could not reach proxy ${proxy.display}: ${code || scrub(err.message)}`, proxy.display, undefined, { cause });
 }

@@ -1,0 +1,17 @@
+// Captures the library's diagnostic log (the debug package, every halibut:* namespace) for the rest of the spec file.
+import { format } from 'node:util';
+import createDebug from 'debug';
+import { onCleanup } from './cleanup.js';
+
+/** Enables `halibut:*` and returns the array the formatted lines are pushed to; restored when the file ends. */
+export function captureDebugLog(): string[] {
+  const lines: string[] = [];
+  const previousLog = createDebug.log;
+  createDebug.log = (...args: unknown[]) => lines.push(format(...args));
+  createDebug.enable('halibut:*');
+  onCleanup(() => {
+    createDebug.disable();
+    createDebug.log = previousLog;
+  });
+  return lines;
+}
