@@ -53,6 +53,7 @@ export {
   Int64,
   MessageFormatError,
   MessageTooLargeError,
+  type MessageBound,
   MethodNotFoundError,
   NotHalibutPeerError,
   ProtocolError,

@@ -19,7 +19,7 @@ import { ByteReader } from '../protocol/byte-reader.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from '../protocol/compressed-message.js';
 import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine, writeAll } from '../protocol/control-lines.js';
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
-import { bindStreams, decodeMessage, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
+import { bindStreams, decodeMessageInSlices, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
 import { DEFAULT_FRIENDLY_HTML, friendlyPage } from './friendly-page.js';
 import { dispatch, type ServiceImplementation } from './service-dispatch.js';
 
@@ -44,6 +44,10 @@ export interface ListeningAgentOptions {
   readTimeoutMs?: number;
   /** Largest decompressed request accepted. Default 64 MiB. */
   maxMessageBytes?: number;
+  /** Most elements (values at every depth, documents and arrays included) accepted in one request. Default 2 000 000. */
+  maxElements?: number;
+  /** Most memory one decoded request may take, as estimated while it is decoded. Default 64 MiB. */
+  maxDecodedBytes?: number;
 }
 
 export interface AgentAddress {
@@ -81,6 +85,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #requestIdleTimeoutMs: number;
   readonly #readTimeoutMs: number;
   readonly #maxMessageBytes: number;
+  readonly #decodeLimits: { maxElements?: number | undefined; maxDecodedBytes?: number | undefined };
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -93,6 +98,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#requestIdleTimeoutMs = options.requestIdleTimeoutMs ?? 600_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#decodeLimits = { maxElements: options.maxElements, maxDecodedBytes: options.maxDecodedBytes };
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
@@ -222,7 +228,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
         read,
       });
       if (bson === null) break;
-      const decoded = decodeMessage(bson);
+      const decoded = await decodeMessageInSlices(bson, this.#decodeLimits);
       if (decoded.kind !== 'request') throw new Error('Expected a request');
       const request = decoded.message;
       const incoming = new IncomingStreams(reader, decoded.streams, read);
