@@ -55,6 +55,7 @@ export {
   Int64,
   MessageFormatError,
   MessageTooLargeError,
+  type MessageBound,
   MethodNotFoundError,
   NotHalibutPeerError,
   ProtocolError,

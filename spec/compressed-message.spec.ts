@@ -63,6 +63,19 @@ describe('reading a compressed message', () => {
     assert.equal(await rest(reader), 'AB');
   });
 
+  it('refuses a DEFLATE stream that goes on past the end of its document (each late check re-inflates)', async () => {
+    const body = deflateRawSync(bson, { finishFlush: constants.Z_SYNC_FLUSH });
+    const { reader, stream } = feed([body]);
+    const pending = readCompressedMessage(reader, { ...options, read: { phase: 'read', timeoutMs: 10_000 } });
+    // Empty non-final stored blocks: valid DEFLATE that produces nothing, sent one at a time, for ever.
+    const timer = setInterval(() => stream.write(Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff])), 20);
+    try {
+      await assert.rejects(pending, (err: unknown) => err instanceof MessageFormatError && /past the end of its document/.test(err.message));
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it('decodes every golden wire vector and leaves exactly the data-stream bytes', async () => {
     for (const set of vectorSets) {
       for (const v of loadVectors(set).filter((x) => x.deflateBytes !== undefined)) {

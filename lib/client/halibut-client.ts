@@ -399,6 +399,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       },
       maxMessageBytes: o.maxMessageBytes,
       maxDepth: o.maxDepth,
+      maxElements: o.maxElements,
+      maxDecodedBytes: o.maxDecodedBytes,
       compressionLevel: o.compressionLevel,
     });
     const onAbort = (): void => connection.destroy(signal?.reason instanceof Error ? signal.reason : new Error('Aborted'));

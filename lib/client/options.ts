@@ -1,4 +1,5 @@
 import type { CertificateIdentity } from '../certificates/identity.js';
+import { DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_ELEMENTS } from '../protocol/bson.js';
 import type { LookupFunction } from 'node:net';
 import type { ProxyOption } from '../transport/proxy/proxy-settings.js';
 import type { Dialer } from '../transport/tcp.js';
@@ -34,6 +35,10 @@ export interface HalibutClientOptions {
   maxMessageBytes?: number;
   /** Deepest nesting of documents and arrays accepted in a message. Default 64 (Json.NET's). */
   maxDepth?: number;
+  /** Most elements (values at every depth, documents and arrays included) accepted in one message. Default 2 000 000. */
+  maxElements?: number;
+  /** Most memory one decoded message may take, as estimated element by element while it is decoded. Default 64 MiB. */
+  maxDecodedBytes?: number;
   /** Connections per endpoint (in use, idle and opening); further calls wait. Default 16. */
   maxConnectionsPerEndpoint?: number;
   /** How long a call may wait for a free connection when all are busy. Default 120 000. */
@@ -76,6 +81,10 @@ export interface ResolvedClientOptions {
   maxMessageBytes: number;
   /** Deepest nesting accepted in a message. */
   maxDepth: number;
+  /** Most values (at every depth) accepted in one message. */
+  maxElements: number;
+  /** Most memory one decoded message may take, estimated while decoding, bytes. */
+  maxDecodedBytes: number;
   /** Connections per endpoint. */
   maxConnectionsPerEndpoint: number;
   /** Longest wait for a free connection, ms. */
@@ -97,6 +106,8 @@ export const DEFAULTS: ResolvedClientOptions = {
   readTimeoutMs: 600_000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxDepth: 64,
+  maxElements: DEFAULT_MAX_ELEMENTS,
+  maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
   maxConnectionsPerEndpoint: 16,
   waitQueueTimeoutMs: 120_000,
   maxIdlePerEndpoint: 5,

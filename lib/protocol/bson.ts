@@ -5,6 +5,7 @@
  * libraries decide for you: which numeric element a JS number becomes, `$type` written first whatever the key order,
  * Guids as subtype 4 in .NET byte order, and a hard bound on nesting depth while decoding untrusted input.
  */
+import { isAscii } from 'node:buffer';
 import { Binary, Double, Guid, Int32, Int64, TimeSpan } from './dotnet-values.js';
 import { MessageFormatError, MessageTooLargeError } from './errors.js';
 
@@ -344,9 +345,21 @@ function writeBinary(w: Writer, key: string, subtype: number, bytes: Uint8Array)
   w.pos += bytes.length;
 }
 
+/** Default bound on the elements of one document, at every depth, documents and arrays included. */
+export const DEFAULT_MAX_ELEMENTS = 2_000_000;
+/** Default bound on the memory a decoded document may take, as {@link BsonDecodeOptions.maxDecodedBytes} estimates it. */
+export const DEFAULT_MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
 export interface BsonDecodeOptions {
   /** Maximum nesting of documents and arrays. Default {@link DEFAULT_MAX_DEPTH}. */
-  maxDepth?: number;
+  maxDepth?: number | undefined;
+  /** Maximum number of elements, at every depth, documents and arrays included. Default {@link DEFAULT_MAX_ELEMENTS}. */
+  maxElements?: number | undefined;
+  /**
+   * Maximum memory the decoded values may take, in bytes, as estimated element by element before each is made (from
+   * what V8 and Buffers cost on 64-bit Node, rounded up). Default {@link DEFAULT_MAX_DECODED_BYTES}.
+   */
+  maxDecodedBytes?: number | undefined;
   /**
    * `plain` (default): int32 and double become numbers; int64 becomes a number when it is a safe integer and a
    * bigint otherwise. `preserve`: keep {@link Int32}, {@link Int64} and {@link Double} wrappers, so that encoding the
@@ -355,15 +368,83 @@ export interface BsonDecodeOptions {
   numbers?: 'plain' | 'preserve';
 }
 
-/** Decodes one BSON document that must fill `buf` exactly. */
+/** Decodes one BSON document that must fill `buf` exactly, on the spot (see {@link decodeInSlices} for large ones). */
 export function decodeBson(buf: Buffer, options: BsonDecodeOptions = {}): Record<string, unknown> {
-  const reader = new Reader(buf, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.numbers === 'preserve');
-  if (buf.length < 5) throw new MessageFormatError(`BSON document too short (${buf.length} bytes)`);
-  const declared = buf.readInt32LE(0);
-  if (declared !== buf.length) {
-    throw new MessageFormatError(`BSON document declares ${declared} bytes but ${buf.length} were received`);
-  }
-  return reader.document(0, buf.length, 1) as Record<string, unknown>;
+  const decoder = new BsonDecoder(buf, options);
+  decoder.run(Infinity);
+  return decoder.result;
+}
+
+/** How long one slice of a sliced decode may hold the event loop. */
+const SLICE_MS = 10;
+
+/**
+ * @internal Runs a decoder to the end in slices of about {@link SLICE_MS}, yielding to the event loop between them,
+ * so that a large document never holds it for long. A small document is done in the first slice, with no yield.
+ */
+export async function decodeInSlices(decoder: BsonDecoder): Promise<Record<string, unknown>> {
+  while (!decoder.run(performance.now() + SLICE_MS)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return decoder.result;
+}
+
+/** @internal What a caller may do as documents close: the message decoder finds DataStreams and unwraps collections. */
+export interface DecodeHooks {
+  /**
+   * Whether to watch a document or array that opens under `key` at `depth` (the root is at depth 1): a tag for it
+   * and everything inside it, or undefined. Asked only outside watched documents.
+   */
+  watch(key: string, depth: number): string | undefined;
+  /** A watched document or array has closed (its contents first); returns what to store in its place. */
+  closed(value: Record<string, unknown> | unknown[], container: Record<string, unknown> | unknown[], key: string | number, tag: string): unknown;
+}
+
+/**
+ * What decoded values cost, in bytes of V8 heap and Buffer memory, measured on Node 20 (64-bit) and rounded up. Every
+ * element pays for its slot in its document or array, then for what its value adds.
+ */
+const COST = {
+  slot: 16,
+  /** A property name that is not one of the recent names shared between documents: the string and its entry. */
+  newKey: 56,
+  /**
+   * Each member of a document past its {@link LARGE_DOCUMENT}th: V8 keeps such an object as a dictionary, which grows
+   * by doubling and rehashing every entry at once, and interns every new name.
+   */
+  largeDocumentMember: 1024,
+  document: 64,
+  array: 48,
+  /** A double (a heap number), and the Int32/Int64/Double wrappers and bigints. */
+  boxed: 32,
+  date: 128,
+  /** A Buffer's own object (plus its length); a Guid is a Buffer in an object. */
+  buffer: 208,
+  guid: 208,
+  binary: 240,
+  /** A string's header (plus one byte per character, or two when it is not all Latin-1). */
+  string: 16,
+} as const;
+
+/** Members a document may have before each further one costs {@link COST.largeDocumentMember} more. */
+const LARGE_DOCUMENT = 1024;
+
+/** The memory behind every empty Buffer decoded: `Buffer.from` of nothing would make a new one each time. */
+const NO_BYTES = new ArrayBuffer(0);
+
+/** Strings at least this long are checked for ASCII before they are made, so their cost is known in advance. */
+const CHECKED_STRING = 1024;
+
+/** A document or array being decoded. */
+interface Frame {
+  /** Members so far (documents only). */
+  members: number;
+  readonly out: Record<string, unknown> | unknown[];
+  readonly isArray: boolean;
+  /** Offset of its closing NUL. */
+  readonly end: number;
+  readonly depth: number;
+  /** Its name in the enclosing document ('' in an array). */
+  readonly key: string;
+  readonly tag: string | undefined;
 }
 
 /** Element names of up to this many bytes are looked up in the cache. */
@@ -372,72 +453,184 @@ const KEY_CACHE_SIZE = 512;
 /** Recently decoded short ASCII element names, by a hash of their bytes. */
 const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
 
-class Reader {
-  constructor(
-    private readonly buf: Buffer,
-    private readonly maxDepth: number,
-    private readonly preserve: boolean,
-  ) {}
+/**
+ * @internal A BSON decoder that can stop between elements and resume, with every bound checked before the value it
+ * guards is made. Iterative (an explicit stack of open documents), so that it can stop anywhere.
+ */
+export class BsonDecoder {
+  readonly #buf: Buffer;
+  readonly #maxDepth: number;
+  readonly #maxElements: number;
+  readonly #maxBytes: number;
+  readonly #preserve: boolean;
+  readonly #hooks: DecodeHooks | undefined;
+  readonly #stack: Frame[] = [];
+  #pos: number;
+  #elements = 0;
+  #bytes = 0;
+  #root: Record<string, unknown> | undefined;
+  /** What the last name read by {@link key} costs (0 when it came from the cache), and where it ends (its NUL). */
+  #keyCost = 0;
+  #keyEnd = 0;
 
-  private fail(message: string, at: number): never {
+  constructor(buf: Buffer, options: BsonDecodeOptions = {}, hooks?: DecodeHooks) {
+    this.#buf = buf;
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.#maxElements = options.maxElements ?? DEFAULT_MAX_ELEMENTS;
+    this.#maxBytes = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
+    this.#preserve = options.numbers === 'preserve';
+    this.#hooks = hooks;
+    if (buf.length < 5) throw new MessageFormatError(`BSON document too short (${buf.length} bytes)`);
+    const declared = buf.readInt32LE(0);
+    if (declared !== buf.length) {
+      throw new MessageFormatError(`BSON document declares ${declared} bytes but ${buf.length} were received`);
+    }
+    this.#pos = this.#open(0, buf.length, 1, false, '', undefined);
+  }
+
+  /** The decoded document, once {@link run} has returned true. */
+  get result(): Record<string, unknown> {
+    if (this.#root === undefined) throw new Error('The document is not decoded yet');
+    return this.#root;
+  }
+
+  #fail(message: string, at: number): never {
     throw new MessageFormatError(`Malformed BSON at offset ${at}: ${message}`);
   }
 
-  document(start: number, end: number, depth: number, asArray = false): Record<string, unknown> | unknown[] {
-    if (depth > this.maxDepth) {
-      throw new MessageTooLargeError(`BSON nesting deeper than the limit of ${this.maxDepth} levels`, this.maxDepth);
+  #tooMany(): never {
+    throw new MessageTooLargeError(`The message has more than ${this.#maxElements} elements (maxElements)`, this.#maxElements, 'maxElements');
+  }
+
+  #tooBig(): never {
+    throw new MessageTooLargeError(
+      `The decoded message would take more than ${this.#maxBytes} bytes of memory (maxDecodedBytes)`,
+      this.#maxBytes,
+      'maxDecodedBytes',
+    );
+  }
+
+  /** Checks and opens the document or array at `start`, which must end by `containerEnd`; returns where its elements start. */
+  #open(start: number, containerEnd: number, depth: number, isArray: boolean, key: string, parentTag: string | undefined): number {
+    if (depth > this.#maxDepth) {
+      throw new MessageTooLargeError(`BSON nesting deeper than the limit of ${this.#maxDepth} levels (maxDepth)`, this.#maxDepth, 'maxDepth');
     }
-    const buf = this.buf;
-    if (start + 5 > end) this.fail('document header runs past its container', start);
+    const buf = this.#buf;
+    if (start + 5 > containerEnd) this.#fail('document header runs past its container', start);
     const length = buf.readInt32LE(start);
-    if (length < 5 || start + length > end) this.fail(`document length ${length} does not fit its container`, start);
-    const docEnd = start + length - 1;
-    if (buf[docEnd] !== 0) this.fail('document does not end with a NUL byte', docEnd);
-    const out: Record<string, unknown> | unknown[] = asArray ? [] : {};
-    let pos = start + 4;
-    while (pos < docEnd) {
+    if (length < 5 || start + length > containerEnd) this.#fail(`document length ${length} does not fit its container`, start);
+    const end = start + length - 1;
+    if (buf[end] !== 0) this.#fail('document does not end with a NUL byte', end);
+    const tag = parentTag ?? (this.#hooks !== undefined && depth > 1 ? this.#hooks.watch(key, depth) : undefined);
+    this.#stack.push({ members: 0, out: isArray ? [] : {}, isArray, end, depth, key, tag });
+    return start + 4;
+  }
+
+  /**
+   * Decodes until the document is complete (true) or `deadline` (a `performance.now()` time) has passed (false; call
+   * again to go on). Throws the typed error of the first bound or format rule broken.
+   */
+  run(deadline: number): boolean {
+    if (this.#root !== undefined) return true;
+    const buf = this.#buf;
+    const preserve = this.#preserve;
+    const maxElements = this.#maxElements;
+    const maxBytes = this.#maxBytes;
+    const stack = this.#stack;
+    let frame = stack[stack.length - 1]!;
+    let pos = this.#pos;
+    let elements = this.#elements;
+    let bytes = this.#bytes;
+    let sinceCheck = 0;
+    for (;;) {
+      const docEnd = frame.end;
+      if (pos >= docEnd) {
+        stack.pop();
+        const parent = stack[stack.length - 1];
+        if (parent === undefined) {
+          this.#root = frame.out as Record<string, unknown>;
+          return true;
+        }
+        let value: unknown = frame.out;
+        const container = parent.out;
+        if (frame.tag !== undefined) {
+          value = this.#hooks!.closed(frame.out, container, parent.isArray ? (container as unknown[]).length : frame.key, frame.tag);
+        }
+        if (parent.isArray) (container as unknown[]).push(value);
+        else setMember(container as Record<string, unknown>, frame.key, value);
+        pos = docEnd + 1;
+        frame = parent;
+        continue;
+      }
+      if (++sinceCheck === 1024) {
+        sinceCheck = 0;
+        if (performance.now() > deadline) {
+          this.#pos = pos;
+          this.#elements = elements;
+          this.#bytes = bytes;
+          return false;
+        }
+      }
+      if (++elements > maxElements) this.#tooMany();
       const type = buf[pos]!;
       const keyStart = pos + 1;
+      const isArray = frame.isArray;
       // Array element names are not kept, so they are not decoded (an error message decodes its own).
-      const key = this.key(keyStart, docEnd, asArray);
-      const keyEnd = this.keyEnd;
+      const key = this.#key(keyStart, docEnd, isArray);
+      const keyEnd = this.#keyEnd;
+      bytes += COST.slot + this.#keyCost;
+      if (!isArray && ++frame.members > LARGE_DOCUMENT) bytes += COST.largeDocumentMember;
       pos = keyEnd + 1;
       let value: unknown;
       switch (type) {
         case T.Double: {
-          this.need(pos, 8, docEnd);
+          this.#need(pos, 8, docEnd);
           const v = buf.readDoubleLE(pos);
-          value = this.preserve ? new Double(v) : v;
+          value = preserve ? new Double(v) : v;
+          bytes += COST.boxed;
           pos += 8;
           break;
         }
         case T.String: {
-          this.need(pos, 4, docEnd);
+          this.#need(pos, 4, docEnd);
           const len = buf.readInt32LE(pos);
-          if (len < 1 || pos + 4 + len > docEnd) this.fail(`string length ${len} does not fit`, pos);
-          if (buf[pos + 4 + len - 1] !== 0) this.fail('string is not NUL-terminated', pos);
-          value = buf.toString('utf8', pos + 4, pos + 4 + len - 1);
-          pos += 4 + len;
+          if (len < 1 || pos + 4 + len > docEnd) this.#fail(`string length ${len} does not fit`, pos);
+          const start = pos + 4;
+          const n = len - 1;
+          if (buf[start + n] !== 0) this.#fail('string is not NUL-terminated', pos);
+          // Charged before the string is made: one byte per byte of UTF-8 for ASCII, two for anything else (V8 keeps
+          // a string with any character past Latin-1 at two bytes a character).
+          const guess = n >= CHECKED_STRING && !isAscii(buf.subarray(start, start + n)) ? 2 * n : n;
+          bytes += COST.string + guess;
+          if (bytes > maxBytes) this.#tooBig();
+          const s = buf.toString('utf8', start, start + n);
+          bytes += (s.length === n ? n : 2 * s.length) - guess;
+          value = s;
+          pos = start + len;
           break;
         }
         case T.Document:
         case T.Array: {
-          this.need(pos, 4, docEnd);
-          const len = buf.readInt32LE(pos);
-          value = this.document(pos, docEnd, depth + 1, type === T.Array);
-          pos += len;
-          break;
+          this.#need(pos, 4, docEnd);
+          bytes += type === T.Array ? COST.array : COST.document;
+          if (bytes > maxBytes) this.#tooBig();
+          pos = this.#open(pos, docEnd, frame.depth + 1, type === T.Array, key, frame.tag);
+          frame = stack[stack.length - 1]!;
+          continue;
         }
         case T.Binary: {
-          this.need(pos, 5, docEnd);
+          this.#need(pos, 5, docEnd);
           const len = buf.readInt32LE(pos);
           const subtype = buf[pos + 4]!;
-          if (len < 0 || pos + 5 + len > docEnd) this.fail(`binary length ${len} does not fit`, pos);
-          const bytes = buf.subarray(pos + 5, pos + 5 + len);
+          if (len < 0 || pos + 5 + len > docEnd) this.#fail(`binary length ${len} does not fit`, pos);
           // Json.NET reads any 16-byte subtype-4 binary as a Guid; mirror that.
-          if ((subtype === 4 || subtype === 3) && len === 16) value = Guid.fromDotnetBytes(bytes);
-          else if (subtype === 0) value = Buffer.from(bytes);
-          else value = new Binary(subtype, Buffer.from(bytes));
+          const guid = (subtype === 4 || subtype === 3) && len === 16;
+          bytes += guid ? COST.guid : (subtype === 0 ? COST.buffer : COST.binary) + len;
+          if (bytes > maxBytes) this.#tooBig();
+          const raw = buf.subarray(pos + 5, pos + 5 + len);
+          if (guid) value = Guid.fromDotnetBytes(raw);
+          else if (subtype === 0) value = len === 0 ? Buffer.from(NO_BYTES, 0, 0) : Buffer.from(raw);
+          else value = new Binary(subtype, Buffer.from(raw));
           pos += 5 + len;
           break;
         }
@@ -446,61 +639,63 @@ class Reader {
           value = null;
           break;
         case T.ObjectId:
-          this.need(pos, 12, docEnd);
+          this.#need(pos, 12, docEnd);
+          bytes += COST.binary + 12;
           value = new Binary(0x07, Buffer.from(buf.subarray(pos, pos + 12)));
           pos += 12;
           break;
         case T.Boolean: {
-          this.need(pos, 1, docEnd);
+          this.#need(pos, 1, docEnd);
           const b = buf[pos]!;
-          if (b > 1) this.fail(`boolean byte ${b}`, pos);
+          if (b > 1) this.#fail(`boolean byte ${b}`, pos);
           value = b === 1;
           pos += 1;
           break;
         }
         case T.DateTime: {
-          this.need(pos, 8, docEnd);
+          this.#need(pos, 8, docEnd);
+          bytes += COST.date;
           value = new Date(readInt64AsNumber(buf, pos));
           pos += 8;
           break;
         }
         case T.Int32: {
-          this.need(pos, 4, docEnd);
+          this.#need(pos, 4, docEnd);
           const v = buf.readInt32LE(pos);
-          value = this.preserve ? new Int32(v) : v;
+          if (preserve) {
+            value = new Int32(v);
+            bytes += COST.boxed;
+          } else value = v;
           pos += 4;
           break;
         }
         case T.Int64: {
-          this.need(pos, 8, docEnd);
-          if (this.preserve) value = new Int64(buf.readBigInt64LE(pos));
+          this.#need(pos, 8, docEnd);
+          if (preserve) value = new Int64(buf.readBigInt64LE(pos));
           else {
             const n = readInt64AsNumber(buf, pos);
             value = Number.isSafeInteger(n) ? n : buf.readBigInt64LE(pos);
           }
+          bytes += COST.boxed;
           pos += 8;
           break;
         }
         default:
-          this.fail(`unsupported element type 0x${type.toString(16).padStart(2, '0')} for '${buf.toString('utf8', keyStart, keyEnd)}'`, keyStart - 1);
+          this.#fail(`unsupported element type 0x${type.toString(16).padStart(2, '0')} for '${buf.toString('utf8', keyStart, keyEnd)}'`, keyStart - 1);
       }
-      if (Array.isArray(out)) out.push(value);
-      else if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-      else out[key] = value;
+      if (bytes > maxBytes) this.#tooBig();
+      if (isArray) (frame.out as unknown[]).push(value);
+      else setMember(frame.out as Record<string, unknown>, key, value);
     }
-    return out;
   }
-
-  /** Where the last name read by {@link key} ends (its NUL). */
-  private keyEnd = 0;
 
   /**
    * Reads the element name at `start` (which must end before `end`); `skip` only finds its end. Short ASCII names
    * come from {@link keyCache}: the same few names recur in every message, and a string already used as a property
    * name makes the property store cheaper than a new string with the same text.
    */
-  private key(start: number, end: number, skip: boolean): string {
-    const buf = this.buf;
+  #key(start: number, end: number, skip: boolean): string {
+    const buf = this.#buf;
     let i = start;
     let hash = 0;
     let ascii = true;
@@ -512,17 +707,23 @@ class Reader {
       hash = (Math.imul(hash, 31) + b) | 0;
       i++;
     }
+    this.#keyCost = 0;
     if (i === scanEnd) {
       // Not found among the first bytes: a long name, or none.
       const nul = scanEnd < end ? buf.indexOf(0, scanEnd) : -1;
-      if (nul < 0 || nul >= end) this.fail('unterminated element name', start);
-      this.keyEnd = nul;
-      return skip ? '' : buf.toString('utf8', start, nul);
+      if (nul < 0 || nul >= end) this.#fail('unterminated element name', start);
+      this.#keyEnd = nul;
+      if (skip) return '';
+      this.#keyCost = COST.newKey + 2 * (nul - start);
+      return buf.toString('utf8', start, nul);
     }
-    this.keyEnd = i;
+    this.#keyEnd = i;
     if (skip) return '';
     const length = i - start;
-    if (!ascii) return buf.toString('utf8', start, i);
+    if (!ascii) {
+      this.#keyCost = COST.newKey + 2 * length;
+      return buf.toString('utf8', start, i);
+    }
     const slot = hash & (KEY_CACHE_SIZE - 1);
     const cached = keyCache[slot];
     if (cached !== undefined && cached.length === length) {
@@ -538,10 +739,17 @@ class Reader {
     // ASCII: the same text as the UTF-8 decoding.
     const key = buf.toString('latin1', start, i);
     keyCache[slot] = key;
+    this.#keyCost = COST.newKey + length;
     return key;
   }
 
-  private need(pos: number, n: number, end: number): void {
-    if (pos + n > end) this.fail(`value needs ${n} bytes but the document ends`, pos);
+  #need(pos: number, n: number, end: number): void {
+    if (pos + n > end) this.#fail(`value needs ${n} bytes but the document ends`, pos);
   }
+}
+
+/** Stores a member; a key named `__proto__` becomes a plain property, never the prototype. */
+function setMember(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }

@@ -9,7 +9,7 @@ import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmpty
 import { IncomingStreams } from './data-stream-wire.js';
 import { writeDataStreams } from './data-stream-wire.js';
 import { ConnectionClosedError, AgentRejectedClientError, NotHalibutPeerError, ProtocolError } from './errors.js';
-import { bindStreams, decodeMessage, encodeRequest, type RequestMessage, type ResponseMessage } from './message-codec.js';
+import { bindStreams, decodeMessageInSlices, encodeRequest, type RequestMessage, type ResponseMessage } from './message-codec.js';
 
 export interface ConnectionTimeouts {
   /** Waiting for `MX-SERVER` after we identify. */
@@ -30,6 +30,10 @@ export interface ConnectionOptions {
   timeouts: ConnectionTimeouts;
   maxMessageBytes: number;
   maxDepth: number;
+  /** Most elements in one response, at every depth. Default 2 000 000. */
+  maxElements?: number | undefined;
+  /** Most memory one decoded response may take, as estimated while it is decoded. Default 64 MiB. */
+  maxDecodedBytes?: number | undefined;
   compressionLevel?: number | undefined;
 }
 
@@ -140,7 +144,7 @@ export class ClientConnection {
     if (!this.#identified) throw new ProtocolError('exchange() before identify()');
     const { bson, streams } = encodeRequest(request);
     onRequestStarted?.();
-    const { timeouts, endpoint, maxMessageBytes, maxDepth } = this.#options;
+    const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes } = this.#options;
     const write = this.#deadline('write', timeouts.readMs);
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
     if (streams.length > 0) await writeDataStreams(this.#socket, streams, write);
@@ -156,7 +160,7 @@ export class ClientConnection {
           '(a Halibut service does this when it cannot read the request, e.g. an unknown $type)',
       );
     }
-    const decoded = decodeMessage(reply, { maxDepth });
+    const decoded = await decodeMessageInSlices(reply, { maxDepth, maxElements, maxDecodedBytes });
     if (decoded.kind !== 'response') throw new ProtocolError(`The agent at ${endpoint} sent a request where a response was expected`);
     // Halibut services echo the request id. A response without it (empty, missing, not a string) or with another's
     // is not the answer to this call: nothing on this connection can be trusted any more, so it is not pooled again.

@@ -82,11 +82,13 @@ const QUIET_CHECK_MS = 100;
 /**
  * The next chunk of a message. A DEFLATE stream that ends exactly at a chunk boundary with its document still
  * incomplete looks, to zlib, like one that needs more input. If the peer then goes quiet, a finishing flush tells
- * the two apart, so a truncated message fails at once instead of waiting out the read timeout.
+ * the two apart, so a truncated message fails at once instead of waiting out the read timeout. The check costs a
+ * re-inflation when the stream goes on, so it is made again only once the message has doubled (see
+ * {@link MessageInflater.mayCheckEnd}).
  */
 async function nextChunk(reader: ByteReader, inflate: MessageInflater, deadline: ReadDeadline | undefined): Promise<Buffer | null> {
   const limit = deadline?.timeoutMs ?? Infinity;
-  if (limit <= QUIET_CHECK_MS) return reader.read(READ_CHUNK, deadline);
+  if (limit <= QUIET_CHECK_MS || !inflate.mayCheckEnd) return reader.read(READ_CHUNK, deadline);
   try {
     return await reader.read(READ_CHUNK, { phase: 'quiet', timeoutMs: QUIET_CHECK_MS });
   } catch (err) {
@@ -101,12 +103,16 @@ async function nextChunk(reader: ByteReader, inflate: MessageInflater, deadline:
 /** Output bound for the one-shot attempt: it runs on the event loop, so it must stay short. */
 const ONE_SHOT_MAX_OUTPUT = 1024 * 1024;
 
+/** @internal Compressed bytes run through zlib by message readers, re-inflations included: reading must stay linear. */
+export const inflateWork = { compressedBytes: 0 };
+
 /**
  * The common case: a small message that arrived whole in one chunk. One synchronous inflate avoids the thread-pool
  * round trips of the streaming path. Anything else (incomplete, large, corrupt) returns undefined and is left to the
  * streaming path, which reports it precisely.
  */
 function inflateWholeChunk(chunk: Buffer, max: number): { bson: Buffer; consumed: number } | undefined {
+  inflateWork.compressedBytes += chunk.length;
   const whole = inflateRawWhole(chunk, Math.min(max, ONE_SHOT_MAX_OUTPUT));
   if (whole === undefined) return undefined;
   const buffer = whole.output;
@@ -114,15 +120,36 @@ function inflateWholeChunk(chunk: Buffer, max: number): { bson: Buffer; consumed
   return { bson: buffer, consumed: whole.consumed };
 }
 
-/** Incremental inflation with an exact end and a bound on output. */
+/**
+ * Compressed bytes a finished document may be followed by before its DEFLATE stream ends. A compressor ends the
+ * stream right after the data: an end-of-block code, perhaps an empty stored block from a flush and an empty final
+ * block, a dozen bytes at most.
+ */
+const MAX_TRAILING_DEFLATE = 64;
+/** End checks that may find the stream still going after the document is complete (each one re-inflates). */
+const MAX_LATE_END_CHECKS = 2;
+
+/**
+ * Incremental inflation with an exact end and a bound on output. The inflater's state is kept from chunk to chunk;
+ * only an end check that finds the stream still going (a finishing flush leaves zlib's stream unusable) costs a
+ * re-inflation of what has arrived, and those are rationed so that the total stays linear in the message.
+ */
 class MessageInflater {
   readonly #max: number;
   #inflater: InflateRaw;
   #compressed: Buffer[] = [];
   #fed = 0;
-  #output: Buffer[] = [];
+  /** The first output bytes, until the document's declared length is known. */
+  #head: Buffer[] = [];
+  /** The document, allocated at its declared length. */
+  #out: Buffer | undefined;
   #outLength = 0;
   #error: Error | undefined;
+  /** Compressed bytes fed when an end check last found the stream still going. */
+  #checkedAt = 0;
+  /** Compressed bytes fed when the document was first seen complete. */
+  #completeAt: number | undefined;
+  #lateChecks = 0;
 
   constructor(max: number) {
     this.#max = max;
@@ -138,6 +165,11 @@ class MessageInflater {
     return this.#inflater.bytesWritten === this.#fed;
   }
 
+  /** Whether an end check is worth its cost: never made yet, or the message has doubled since the last one. */
+  get mayCheckEnd(): boolean {
+    return this.#fed >= 2 * this.#checkedAt;
+  }
+
   #createInflater(): InflateRaw {
     const inflater = createInflateRaw({ chunkSize: READ_CHUNK });
     inflater.on('data', (out: Buffer) => this.#onOutput(out));
@@ -147,25 +179,45 @@ class MessageInflater {
     return inflater;
   }
 
-  #onOutput(out: Buffer): void {
-    this.#outLength += out.length;
-    if (this.#outLength > this.#max) {
-      this.#error ??= new MessageTooLargeError(
-        `The message decompresses to more than the limit of ${this.#max} bytes`,
-        this.#max,
-      );
-      this.#inflater.destroy();
+  #fail(error: Error): void {
+    this.#error ??= error;
+    this.#inflater.destroy();
+  }
+
+  #onOutput(chunk: Buffer): void {
+    if (this.#error !== undefined) return;
+    let out = this.#out;
+    if (out === undefined) {
+      this.#head.push(chunk);
+      this.#outLength += chunk.length;
+      if (this.#outLength < 4) return;
+      const head = Buffer.concat(this.#head, this.#outLength);
+      this.#head = [];
+      // The document declares its length: refuse an oversized one before inflating any further (a deflate bomb).
+      const declared = head.readInt32LE(0);
+      if (declared > this.#max) {
+        this.#fail(new MessageTooLargeError(`The message declares ${declared} bytes, above the limit of ${this.#max} (maxMessageBytes)`, this.#max, 'maxMessageBytes'));
+        return;
+      }
+      if (declared < 5) {
+        this.#fail(new MessageFormatError(`The message's BSON document declares ${declared} bytes`));
+        return;
+      }
+      // One buffer of the declared size, filled as output arrives: no copy of the whole at the end.
+      out = this.#out = Buffer.allocUnsafe(declared);
+      this.#outLength = 0;
+      chunk = head;
+    }
+    if (this.#outLength + chunk.length > out.length) {
+      this.#fail(new MessageFormatError(`The message decompressed past the ${out.length} bytes its BSON document declares`));
       return;
     }
-    this.#output.push(out);
-    if (this.#output.length === 1 && this.#outLength >= 4) {
-      // Fail before inflating a bomb further when the document itself declares an oversized length.
-      const declared = this.#output[0]!.readInt32LE(0);
-      if (declared > this.#max) {
-        this.#error ??= new MessageTooLargeError(`The message declares ${declared} bytes, above the limit of ${this.#max}`, this.#max);
-        this.#inflater.destroy();
-      }
-    }
+    chunk.copy(out, this.#outLength);
+    this.#outLength += chunk.length;
+  }
+
+  get #complete(): boolean {
+    return this.#out !== undefined && this.#outLength === this.#out.length;
   }
 
   /** Feeds a chunk; returns the unconsumed tail once the DEFLATE stream has ended, or undefined to ask for more. */
@@ -179,35 +231,31 @@ class MessageInflater {
       // zlib stopped taking input: the final block ended inside this chunk.
       return chunk.subarray(chunk.length - (this.#fed - consumed));
     }
-    if (!this.#bsonComplete()) return undefined;
+    if (!this.#complete) return undefined;
     // Every byte was consumed and the document is complete. Either the stream ended exactly at the chunk boundary
     // (the usual case: the sender wrote the message in one write) or its last bits are still to come. A finishing
     // flush tells the two apart: zlib reports a clean end only if the final block was seen.
-    if (await this.finishes()) {
-      return Buffer.alloc(0);
+    this.#completeAt ??= this.#fed;
+    if (this.#fed - this.#completeAt > MAX_TRAILING_DEFLATE || this.#lateChecks >= MAX_LATE_END_CHECKS) {
+      throw new MessageFormatError('The DEFLATE stream of the message goes on past the end of its document');
     }
+    if (await this.finishes()) return Buffer.alloc(0);
+    this.#lateChecks++;
     return undefined;
   }
 
   result(): Buffer {
-    const bson = Buffer.concat(this.#output, this.#outLength);
-    if (bson.length < 5) throw new MessageFormatError(`The message decompressed to only ${bson.length} bytes`);
-    return bson;
+    const out = this.#out;
+    if (out === undefined) throw new MessageFormatError(`The message decompressed to only ${this.#outLength} bytes`);
+    if (this.#outLength < out.length) {
+      throw new MessageFormatError(`The message ended after ${this.#outLength} of the ${out.length} bytes its BSON document declares`);
+    }
+    return out;
   }
 
   dispose(): void {
     this.#inflater.destroy();
     this.#compressed = [];
-  }
-
-  #bsonComplete(): boolean {
-    if (this.#outLength < 4) return false;
-    const head = this.#output[0]!.length >= 4 ? this.#output[0]! : Buffer.concat(this.#output).subarray(0, 4);
-    const declared = head.readInt32LE(0);
-    if (this.#outLength > declared) {
-      throw new MessageFormatError(`The message decompressed past the ${declared} bytes its BSON document declares`);
-    }
-    return this.#outLength === declared;
   }
 
   /**
@@ -222,11 +270,14 @@ class MessageInflater {
     });
     if (clean) return true;
     // The flush failed because the stream had not ended; that inflater is now unusable. Rebuild the state from the
-    // compressed bytes kept so far (rare: only when a record boundary falls just before the last bits).
+    // compressed bytes kept so far.
+    this.#checkedAt = this.#fed;
     this.#error = undefined;
     this.#inflater.destroy();
     const all = Buffer.concat(this.#compressed);
-    this.#output = [];
+    this.#compressed = [all];
+    // The document buffer, if already allocated, is kept: the same bytes are written into it again.
+    this.#head = [];
     this.#outLength = 0;
     this.#inflater = this.#createInflater();
     await this.#write(all);
@@ -235,6 +286,7 @@ class MessageInflater {
   }
 
   #write(chunk: Buffer): Promise<void> {
+    inflateWork.compressedBytes += chunk.length;
     return new Promise<void>((resolve) => {
       if (this.#inflater.destroyed) return resolve();
       const onError = (): void => resolve();

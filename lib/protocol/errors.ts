@@ -10,13 +10,18 @@ export class MessageFormatError extends ProtocolError {
   override readonly code: string = 'ERR_MESSAGE_FORMAT';
 }
 
-/** A message exceeded a configured bound (decompressed size or nesting depth). */
+/** The bounds on one message, by the name of the option that sets each. */
+export type MessageBound = 'maxMessageBytes' | 'maxDepth' | 'maxElements' | 'maxDecodedBytes';
+
+/** A message exceeded a configured bound: its decompressed size, its nesting, its number of elements or their memory. */
 export class MessageTooLargeError extends ProtocolError {
   override readonly code: string = 'ERR_MESSAGE_TOO_LARGE';
   constructor(
     message: string,
-    /** The limit that was exceeded, in bytes or levels. */
+    /** The limit that was exceeded, in bytes, levels or elements. */
     readonly limit: number,
+    /** Which bound it is (the option that sets it). */
+    readonly bound?: MessageBound,
   ) {
     super(message);
   }

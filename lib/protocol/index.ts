@@ -1,5 +1,5 @@
 export { ByteReader, type ReadDeadline } from './byte-reader.js';
-export { decodeBson, encodeBson, DEFAULT_MAX_DEPTH, type BsonDecodeOptions, type BsonEncodeOptions } from './bson.js';
+export { decodeBson, encodeBson, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ELEMENTS, type BsonDecodeOptions, type BsonEncodeOptions } from './bson.js';
 export { ClientConnection, type ConnectionOptions, type ConnectionTimeouts, type Exchange } from './client-connection.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from './compressed-message.js';
 export * from './control-lines.js';

@@ -3,7 +3,7 @@
  * Halibut writes it so that old receivers can read it. DataStreams found in the values are captured in document
  * order, which is the order their bodies follow the message on the wire.
  */
-import { decodeBson, encodeBson, topLevel, type BsonDecodeOptions } from './bson.js';
+import { BsonDecoder, decodeInSlices, encodeBson, topLevel, type BsonDecodeOptions, type DecodeHooks } from './bson.js';
 import { DataStream } from './data-stream.js';
 import { encodedDescription } from './endpoint-description.js';
 import { Guid, Int64 } from './dotnet-values.js';
@@ -107,22 +107,34 @@ export interface DecodeMessageOptions extends BsonDecodeOptions {
   unwrapCollections?: boolean;
 }
 
-/** Decodes an envelope. DataStreams are returned as placeholders to be bound to the connection by the caller. */
+/** Decodes an envelope at once. DataStreams are returned as placeholders to be bound to the connection by the caller. */
 export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}): DecodedMessage {
-  const root = decodeBson(bson, options);
+  const payload = new PayloadWatcher(options.unwrapCollections ?? true);
+  const decoder = new BsonDecoder(bson, options, payload);
+  decoder.run(Infinity);
+  return envelope(decoder.result, payload);
+}
+
+/**
+ * Decodes an envelope as {@link decodeMessage} does, but a large one in slices that yield to the event loop between
+ * them: the connections reading untrusted messages use this, so that no message holds the loop for long.
+ */
+export async function decodeMessageInSlices(bson: Buffer, options: DecodeMessageOptions = {}): Promise<DecodedMessage> {
+  const payload = new PayloadWatcher(options.unwrapCollections ?? true);
+  return envelope(await decodeInSlices(new BsonDecoder(bson, options, payload)), payload);
+}
+
+function envelope(root: Record<string, unknown>, payload: PayloadWatcher): DecodedMessage {
   const message = root['Message'];
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
     throw new MessageFormatError('The envelope has no Message document');
   }
   const m = message as Record<string, unknown>;
   const type = m['$type'];
-  const streams: FoundStreams = [];
-  const unwrap = options.unwrapCollections ?? true;
 
   if (type === REQUEST_TYPE || (typeof type === 'string' && type.startsWith('Halibut.Transport.Protocol.RequestMessage,'))) {
     const params = m['params'];
     if (!Array.isArray(params)) throw new MessageFormatError('The request has no params array');
-    visitValue(m, 'params', streams, unwrap);
     const activityId = m['activityId'];
     const request: RequestMessage = {
       id: stringField(m, 'id', 'request'),
@@ -130,9 +142,9 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
       endpoint: (m['endpoint'] as Record<string, unknown> | null | undefined) ?? null,
       service: stringField(m, 'service', 'request'),
       method: stringField(m, 'method', 'request'),
-      params: m['params'] as unknown[],
+      params,
     };
-    return { kind: 'request', message: request, streams };
+    return { kind: 'request', message: request, streams: payload.found.params };
   }
   if (type === RESPONSE_TYPE || (typeof type === 'string' && type.startsWith('Halibut.Transport.Protocol.ResponseMessage,'))) {
     const error = m['error'];
@@ -147,8 +159,9 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
       };
     }
     const response: ResponseMessage = { id: typeof m['id'] === 'string' ? m['id'] : '', error: serverError, result: m['result'] ?? null };
-    // Visit through the response object itself, so a DataStream that is the whole result is bound in place.
-    visitValue(response as unknown as Record<string, unknown>, 'result', streams, unwrap);
+    const streams = payload.found.result;
+    // A DataStream that is the whole result is bound on the response itself.
+    for (const s of streams) if (s.holder.container === m) s.holder = { container: response as unknown as Record<string, unknown>, key: 'result' };
     return { kind: 'response', message: response, streams };
   }
   throw new MessageFormatError(`Unexpected message type ${JSON.stringify(type)}`);
@@ -156,30 +169,41 @@ export function decodeMessage(bson: Buffer, options: DecodeMessageOptions = {}):
 
 type FoundStreams = Array<{ id: Guid; length: number; holder: StreamHolder }>;
 
-/** Finds the DataStreams under `container[key]` (and unwraps Json.NET's collection wrappers, when asked). */
-function visitValue(container: Record<string, unknown> | unknown[], key: string | number, streams: FoundStreams, unwrap: boolean): void {
-  const value = (container as Record<string | number, unknown>)[key];
-  if (value === null || typeof value !== 'object' || value instanceof Guid || value instanceof Date || Buffer.isBuffer(value)) return;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) visitValue(value, i, streams, unwrap);
-    return;
+/**
+ * Watches the payload (a request's `params`, a response's `result`) as it is decoded: finds the DataStreams in it, in
+ * document order, and unwraps Json.NET's collection wrappers when asked. Documents close contents first, so a wrapper
+ * is unwrapped after what it wraps has been seen to.
+ */
+class PayloadWatcher implements DecodeHooks {
+  readonly found = { params: [] as FoundStreams, result: [] as FoundStreams };
+  readonly #unwrap: boolean;
+
+  constructor(unwrap: boolean) {
+    this.#unwrap = unwrap;
   }
-  const o = value as Record<string, unknown>;
-  const keys = Object.keys(o);
-  const stream = asDataStream(o, keys);
-  if (stream !== undefined) {
-    streams.push({ ...stream, holder: { container, key } });
-    return;
+
+  watch(key: string, depth: number): string | undefined {
+    // The root is at depth 1, Message at 2, its members at 3.
+    return depth === 3 && (key === 'params' || key === 'result') ? key : undefined;
   }
-  if (unwrap && typeof o['$type'] === 'string') {
-    if (keys.length === 2 && ('$values' in o || '$value' in o)) {
-      const inner = o['$values'] ?? o['$value'];
-      (container as Record<string | number, unknown>)[key] = inner;
-      visitValue(container, key, streams, unwrap);
-      return;
+
+  closed(value: Record<string, unknown> | unknown[], container: Record<string, unknown> | unknown[], key: string | number, tag: string): unknown {
+    if (Array.isArray(value)) return value;
+    const streams = tag === 'params' ? this.found.params : this.found.result;
+    const stream = asDataStream(value);
+    if (stream !== undefined) {
+      streams.push({ ...stream, holder: { container, key } });
+      return value;
     }
+    if (this.#unwrap && typeof value['$type'] === 'string' && ('$values' in value || '$value' in value) && Object.keys(value).length === 2) {
+      const inner = value['$values'] ?? value['$value'];
+      // A DataStream that was the wrapped value is now held where the wrapper was.
+      const last = streams[streams.length - 1];
+      if (last !== undefined && last.holder.container === value) last.holder = { container, key };
+      return inner;
+    }
+    return value;
   }
-  for (const k of keys) visitValue(o, k, streams, unwrap);
 }
 
 /** Puts the bound DataStream objects where their placeholders were. */
@@ -189,15 +213,13 @@ export function bindStreams(decoded: DecodedMessage, streams: readonly DataStrea
   });
 }
 
-/** `keys` are `Object.keys(o)`. */
-function asDataStream(o: Record<string, unknown>, keys: readonly string[]): { id: Guid; length: number } | undefined {
+function asDataStream(o: Record<string, unknown>): { id: Guid; length: number } | undefined {
   const type = o['$type'];
   const tagged = typeof type === 'string' && type.startsWith('Halibut.DataStream,');
-  // Untagged DataStreams (in properties declared DataStream) are recognised by their exact shape.
-  const shaped = keys.length === 2 && o['id'] instanceof Guid && (typeof o['length'] === 'number' || o['length'] instanceof Int64);
-  if (!tagged && !shaped) return undefined;
   const id = o['id'];
   const rawLength = o['length'];
+  // Untagged DataStreams (in properties declared DataStream) are recognised by their exact shape.
+  if (!tagged && !(id instanceof Guid && (typeof rawLength === 'number' || rawLength instanceof Int64) && Object.keys(o).length === 2)) return undefined;
   const length = rawLength instanceof Int64 ? rawLength.toNumber() : rawLength;
   if (!(id instanceof Guid) || typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
     throw new MessageFormatError('A DataStream in the message has no valid id or length');

@@ -10,7 +10,7 @@ import { ByteReader } from '../protocol/byte-reader.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from '../protocol/compressed-message.js';
 import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine, writeAll } from '../protocol/control-lines.js';
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
-import { bindStreams, decodeMessage, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
+import { bindStreams, decodeMessageInSlices, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
 import { DEFAULT_FRIENDLY_HTML, friendlyPage } from './friendly-page.js';
 import { dispatch, type ServiceImplementation } from './service-dispatch.js';
 
@@ -55,6 +55,10 @@ export interface ListeningAgentOptions {
    * the client paces its bytes; a client still identifying then is disconnected. Default 10 000 ms.
    */
   identificationTimeoutMs?: number;
+  /** Most elements (values at every depth, documents and arrays included) accepted in one request. Default 2 000 000. */
+  maxElements?: number;
+  /** Most memory one decoded request may take, as estimated while it is decoded. Default 64 MiB. */
+  maxDecodedBytes?: number;
 }
 
 /** Why a connection was dropped before it identified, without being looked at. */
@@ -121,6 +125,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #identificationTimeoutMs: number;
   /** By the connection's remote address and port, which its TCP and TLS sockets share. */
   readonly #unidentified = new Map<string, Unidentified>();
+  readonly #decodeLimits: { maxElements?: number | undefined; maxDecodedBytes?: number | undefined };
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -135,6 +140,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#maxUnidentified = options.maxUnidentifiedConnections ?? 64;
     this.#identificationTimeoutMs = options.identificationTimeoutMs ?? 10_000;
+    this.#decodeLimits = { maxElements: options.maxElements, maxDecodedBytes: options.maxDecodedBytes };
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
@@ -309,7 +315,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
         read,
       });
       if (bson === null) break;
-      const decoded = decodeMessage(bson);
+      const decoded = await decodeMessageInSlices(bson, this.#decodeLimits);
       if (decoded.kind !== 'request') throw new Error('Expected a request');
       const request = decoded.message;
       const incoming = new IncomingStreams(reader, decoded.streams, read);
