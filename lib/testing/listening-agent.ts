@@ -21,7 +21,7 @@ import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
 import { bindStreams, decodeMessage, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
 import { DEFAULT_FRIENDLY_HTML, friendlyPage } from './friendly-page.js';
-import { dispatch, type ServiceImplementation } from './service-dispatch.js';
+import { dispatch, HALIBUT_BINDING, type RequestBinding, type ServiceImplementation } from './service-dispatch.js';
 
 const debug = createDebug('halibut:agent');
 
@@ -44,6 +44,17 @@ export interface ListeningAgentOptions {
   readTimeoutMs?: number;
   /** Largest decompressed request accepted. Default 64 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Disable Nagle's algorithm on accepted connections. Default true, so that `MX-SERVER` goes out at once; a real
+   * Tentacle leaves Nagle on, which makes every new connection wait ~40 ms for the client's delayed ACK
+   * (`startTentacleAgent` defaults this to false, as a Tentacle).
+   */
+  tcpNoDelay?: boolean;
+  /**
+   * How services are found and arguments bound. Default Halibut's own (names without regard to case, arguments
+   * passed as they come); the Tentacle services come with a Tentacle's.
+   */
+  binding?: RequestBinding;
 }
 
 export interface AgentAddress {
@@ -59,8 +70,11 @@ export interface AgentAddress {
 export type RejectionReason = 'no-certificate' | 'untrusted';
 
 export interface ListeningAgentEvents {
-  /** A TLS connection was accepted (before anything is known about the client). */
-  connection: [];
+  /**
+   * A TLS connection was accepted (before anything is known about the client). The socket is given before the
+   * agent sets its options (`tcpNoDelay`), for tests that check them.
+   */
+  connection: [socket: TLSSocket];
   /** A trusted client's request, decoded, before it runs. */
   request: [request: RequestMessage, clientThumbprint: string];
   /** A client was disconnected before identification. */
@@ -81,6 +95,9 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #requestIdleTimeoutMs: number;
   readonly #readTimeoutMs: number;
   readonly #maxMessageBytes: number;
+  readonly #binding: RequestBinding;
+  /** True when accepted connections get TCP_NODELAY (Nagle off). */
+  readonly tcpNoDelay: boolean;
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -93,6 +110,8 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#requestIdleTimeoutMs = options.requestIdleTimeoutMs ?? 600_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#binding = options.binding ?? HALIBUT_BINDING;
+    this.tcpNoDelay = options.tcpNoDelay ?? true;
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
@@ -167,10 +186,10 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
 
   #accept(socket: TLSSocket): void {
     this.#sockets.add(socket);
+    this.emit('connection', socket);
     // Without this, MX-SERVER (a small write right after TLS 1.3's session tickets) waits for the client's delayed
-    // ACK: ~40 ms on every new connection.
-    socket.setNoDelay(true);
-    this.emit('connection');
+    // ACK: ~40 ms on every new connection, as it does on a real Tentacle.
+    if (this.tcpNoDelay) socket.setNoDelay(true);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
     this.#serve(socket).catch((err: unknown) => {
@@ -228,13 +247,15 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
       const incoming = new IncomingStreams(reader, decoded.streams, read);
       bindStreams(decoded, incoming.streams);
       debug('request %s.%s from %s', request.service, request.method, clientThumbprint);
+      // Halibut cannot deserialize a request naming a type it does not know, and drops the connection unanswered.
+      if (!this.#binding.canRead(request)) throw new Error(`The request ${request.id} names a $type the agent cannot resolve; closing the connection`);
       this.emit('request', request, clientThumbprint);
-      const response = await dispatch(this.#services, request, {
-        service: request.service,
-        method: request.method,
+      const response = await dispatch(
+        this.#services,
         request,
-        clientThumbprint,
-      });
+        { service: request.service, method: request.method, request, clientThumbprint },
+        this.#binding,
+      );
       // Whatever the implementation left unread must be taken off the connection before the response goes out.
       if (incoming.streams.length > 0) await incoming.drainAll();
       const { bson: out, streams } = encodeResponse(response);
