@@ -408,6 +408,15 @@ describe('§12.13 arguments that do not fit', () => {
   });
 });
 
+describe('services served beside the Tentacle\'s', () => {
+  it('take their own $types and arguments as they come, and are looked up by exact name', async () => {
+    const own = await tentacleAgent({ tcpNoDelay: true, services: { IOwnService: { Echo: (value: unknown) => value } } });
+    const value = { $type: 'My.Own.Type, Mine', Text: 'kept' };
+    assert.deepEqual(await raw('IOwnService', 'Echo', [value], own.endpoint), value);
+    await assert.rejects(raw('iownservice', 'Echo', [value], own.endpoint), ServiceNotFoundError);
+  });
+});
+
 describe('§12.14 script environment', () => {
   it('sets the Tentacle variables, and leaves out the HALIBUT_* variables of the agent process', async () => {
     const names = [

@@ -4,7 +4,8 @@
  * own error), method names match without regard to case, and a method is only called when the arguments fit its
  * .NET signature: the right count, and each a value of the declared type (a DTO must carry its contract's `$type`).
  * Anything else is Halibut's ambiguous-match error. A `$type` the runtime cannot resolve makes it close the
- * connection, and a null DTO fails inside the method as a NullReferenceException.
+ * connection, and a null DTO fails inside the method as a NullReferenceException. Services served beside the
+ * Tentacle's (a test's own) are looked up by exact name too, but their arguments and types are taken as they come.
  */
 import { acceptedTypeNames, TypeNames, type ContractTypeName } from '../../contracts/type-names.js';
 import { ServiceNames } from '../../contracts/services.js';
@@ -139,7 +140,8 @@ function signatureOf(service: string, method: string): [string, MethodSignature]
 
 /** A Tentacle's Halibut runtime, as a {@link RequestBinding}. */
 export const TENTACLE_BINDING: RequestBinding = {
-  canRead: (request: RequestMessage) => readable(request.params),
+  // Only for the Tentacle's own services: extra services served beside them bring types of their own.
+  canRead: (request: RequestMessage) => SIGNATURES[request.service] === undefined || readable(request.params),
   // Autofac: exact names only.
   findService: (services, name) => services.get(name),
   serviceNotFound: (name) => {
