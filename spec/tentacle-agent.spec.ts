@@ -431,12 +431,14 @@ describe('IFileTransferService', () => {
       });
     };
     await writeFile(join(markers, 'outside.txt'), 'outside');
-    for (const path of ['../x', '/etc/passwd', 'a/../../x', '..\\x', join(markers, 'outside.txt'), 'escape-link/x', 'escape-link/outside.txt']) {
+    // A name of its own: /tmp is shared with whatever else runs on the machine.
+    const x = `escaped-${process.pid}-${Date.now()}`;
+    for (const path of [`../${x}`, '/etc/passwd', `a/../../${x}`, `..\\${x}`, join(markers, 'outside.txt'), `escape-link/${x}`, 'escape-link/outside.txt']) {
       await refused(upload(path, DataStream.fromBuffer('nope')), path);
       await refused(download(path), path);
     }
-    assert.equal(existsSync(join(dirname(tentacle.fileRoot), 'x')), false);
-    assert.equal(existsSync(join(markers, 'x')), false, 'nothing was written through the symbolic link');
+    assert.equal(existsSync(join(dirname(tentacle.home), x)), false);
+    assert.equal(existsSync(join(markers, x)), false, 'nothing was written through the symbolic link');
     assert.equal(await readFile(join(markers, 'outside.txt'), 'utf8'), 'outside');
     // The connection is still usable after the refused upload's body was drained.
     assert.equal(await download('still/missing'), null);

@@ -7,8 +7,9 @@
  * A cancel kills the whole process tree; the script then reports −1 with the debug lines a Tentacle's process
  * runner writes when its reads are cancelled. A cancel while waiting for the mutex reports −43.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -104,7 +105,7 @@ export class RunningScript {
         allowScriptFilesOutsideWorkspace: this.#options.allowScriptFilesOutsideWorkspace,
       });
       await this.#saveState();
-      this.#mirrorLog();
+      await this.#mirrorLog();
     } catch (error) {
       this.log.stderr(`The script's workspace could not be prepared: ${(error as Error).message}`);
       this.#complete(ScriptExitCodes.Fatal);
@@ -227,8 +228,9 @@ export class RunningScript {
   }
 
   /** Copies every log record, from the first, to `Output.log` in the workspace, as a Tentacle keeps its log there. */
-  #mirrorLog(): void {
-    const out = createWriteStream(join(this.workspace, 'Output.log'));
+  async #mirrorLog(): Promise<void> {
+    // Opened before the script starts, so that the script sees it in its directory.
+    const out = (await open(join(this.workspace, 'Output.log'), 'w')).createWriteStream();
     // The workspace may be deleted under a running script (CompleteScript does that); the log lives on in memory.
     out.on('error', () => undefined);
     this.#outputLog = out;
@@ -255,7 +257,9 @@ export class RunningScript {
     this.#exitCode = exitCode;
     await this.#saveState(true);
     this.log.onRecord = undefined;
-    this.#outputLog?.end();
+    // Flushed before a client can see Complete (and delete the workspace).
+    const out = this.#outputLog;
+    if (out !== undefined) await finished(out.end()).catch(() => undefined);
     this.#complete(exitCode);
   }
 

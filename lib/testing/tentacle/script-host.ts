@@ -35,7 +35,7 @@ export class ScriptRuntime {
       const live = [...this.live];
       await Promise.all(live.map((s) => s.cancel()));
       await Promise.all(live.map((s) => s.completed));
-      await killMarked(undefined, (marker) => marker.startsWith(`${this.agentId}:`));
+      await killMarked(() => undefined, (marker) => marker.startsWith(`${this.agentId}:`));
     })();
     return this.disposed;
   }

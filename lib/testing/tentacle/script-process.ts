@@ -57,11 +57,15 @@ export function startScriptProcess(options: ScriptProcessOptions): Promise<Scrip
       // Only a failure to start matters here; once running, the exit is reported by 'exit'/'close'.
       if (child.pid === undefined) rejectStarted(error);
     });
+    // Once the shell has exited (and been reaped), its pid may be reused by an unrelated process: from then on its
+    // processes are found by their marker only.
+    let shellExited = false;
     child.once('spawn', () => {
       const pid = child.pid!;
-      resolveStarted({ pid, exited, killTree: () => killScriptTree(pid, options.marker) });
+      resolveStarted({ pid, exited, killTree: () => killMarked(() => (shellExited ? undefined : pid), (m) => m === options.marker) });
     });
     child.once('exit', (code, signal) => {
+      shellExited = true;
       exitCode = code ?? 128 + (signal === null ? 0 : constants.signals[signal]);
     });
     // 'close' comes after the exit and the end of both outputs (whoever held them), so every line has been seen.
@@ -136,19 +140,20 @@ function membersOf(table: readonly ProcInfo[], root: number | undefined, matches
 }
 
 /**
- * Kills every process of the scripts whose marker satisfies `matches` (and, when `root` is given, that process's
- * group and descendants), repeating until none is left, so that one forking at the moment is caught next round.
+ * Kills every process of the scripts whose marker satisfies `matches` (and, while `root()` names the script's shell,
+ * that process's group and descendants), repeating until none is left, so that one forking at the moment is caught
+ * next round. `root` is asked each round: once the shell is reaped its pid may belong to someone else.
  */
-export async function killMarked(root: number | undefined, matches: (marker: string) => boolean): Promise<void> {
-  if (root !== undefined) kill(-root);
+export async function killMarked(root: () => number | undefined, matches: (marker: string) => boolean): Promise<void> {
+  const killGroup = (): void => {
+    const pgid = root();
+    if (pgid !== undefined) kill(-pgid);
+  };
+  killGroup();
   for (let round = 0; round < 20; round++) {
-    const members = membersOf(await processTable(), root, matches);
+    const members = membersOf(await processTable(), root(), matches);
     if (members.length === 0) return;
     for (const pid of members) kill(pid);
-    if (root !== undefined) kill(-root);
+    killGroup();
   }
-}
-
-function killScriptTree(pid: number, marker: string): Promise<void> {
-  return killMarked(pid, (m) => m === marker);
 }
