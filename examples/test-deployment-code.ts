@@ -41,10 +41,11 @@ describe('deploy', () => {
   });
 
   it('installs the version it was given', async () => {
-    // The agent keeps uploads under its file root (a temporary directory), so the test can look at the result.
+    // Relative upload paths land in the agent's home ($TentacleHome, a temporary directory), as on a real Tentacle,
+    // so the test can look at the result there.
     const output = await deploy(tentacle, agent.endpoint, '1.2.3');
     assert.ok(output.includes('installing 1.2.3'));
-    assert.equal(readFileSync(join(agent.tentacle.fileRoot, 'apps/myapp/1.2.3/current/app.conf'), 'utf8'), 'version=1.2.3\n');
+    assert.equal(readFileSync(join(agent.tentacle.home, 'apps/myapp/1.2.3/current/app.conf'), 'utf8'), 'version=1.2.3\n');
   });
 });
 

@@ -62,7 +62,7 @@ describe('new commands: --help', () => {
     assert.match(run.stdout, /Tentacle's own codes are negative .*\n.* exit 1;/);
     const agent = await halibut(['agent', '--help']);
     assert.match(agent.stdout, /WARNING: it runs ANY script a trusted client sends/);
-    assert.match(agent.stdout, /--file-root DIR/);
+    assert.match(agent.stdout, /--home DIR/);
   });
 });
 
@@ -330,23 +330,27 @@ describe('halibut upload and download', () => {
 });
 
 describe('halibut agent serves the Tentacle services', () => {
-  it('runs scripts and stores files under --file-root, with its warning', async () => {
+  it('runs scripts and stores files under --home (or its other name --file-root), with its warning', async () => {
     const root = join(dir, 'agent-files');
     mkdirSync(root);
     const agentFiles = writeIdentity(dir, 'agent', ids.agent);
     const agent = startHalibut(['agent', '--port', '0', '--cert', agentFiles.cert, '--key', agentFiles.key, '--trust', ids.client.thumbprint, '--file-root', root, '--json']);
-    const started = JSON.parse(await agent.nextLine()) as { url: string; services: string[]; fileRoot: string };
-    assert.equal(started.fileRoot, realpathSync(root));
+    const started = JSON.parse(await agent.nextLine()) as { url: string; services: string[]; home: string; fileRoot: string };
+    assert.equal(started.home, realpathSync(root));
+    assert.equal(started.fileRoot, started.home);
     for (const service of ['IScriptService', 'IScriptServiceV2', 'IFileTransferService', 'ICapabilitiesServiceV2', 'IEchoService']) assert.ok(started.services.includes(service), service);
 
-    const script = file('agent.sh', 'echo "ran on the agent: $1"\n');
+    const script = file('agent.sh', 'echo "ran on the agent: $1"\nif [ -e "$TentacleHome/copied.sh" ]; then echo "uploads are in the home"; fi\n');
     const run = await halibut(['run', started.url, script, '--', 'hello'], env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'ran on the agent: hello\n');
 
     const up = await halibut(['upload', started.url, script, 'copied.sh', '--quiet'], env);
     assert.equal(up.code, 0, up.stderr);
-    assert.equal(readFileSync(join(started.fileRoot, 'copied.sh'), 'utf8'), readFileSync(script, 'utf8'));
+    assert.equal(readFileSync(join(started.home, 'copied.sh'), 'utf8'), readFileSync(script, 'utf8'));
+    const again = await halibut(['run', started.url, script, '--', 'again'], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'ran on the agent: again\nuploads are in the home\n');
 
     agent.child.kill('SIGINT');
     const done = await agent.result;
@@ -356,12 +360,12 @@ describe('halibut agent serves the Tentacle services', () => {
     assert.match(done.stderr, /agent stopped\n$/);
   });
 
-  it('prints the file root in its banner', async () => {
+  it('prints its home in its banner', async () => {
     const agent = startHalibut(['agent', '--port', '0']);
     const banner: string[] = await linesUntil(agent, (line) => line.startsWith('Press Ctrl-C'));
     assert.match(banner[0]!, /^Listening on https:\/\/127\.0\.0\.1:\d+\/$/);
     assert.ok(banner.some((l) => /^services {5}.*IScriptServiceV2/.test(l)), banner.join('\n'));
-    const root = banner.find((l) => l.startsWith('file root    '));
+    const root = banner.find((l) => l.startsWith('home         '));
     assert.ok(root !== undefined, banner.join('\n'));
     agent.child.kill('SIGTERM');
     assert.equal((await agent.result).code, 0);

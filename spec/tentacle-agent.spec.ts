@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createDecipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -17,28 +17,17 @@ import {
   newScriptTicket,
   type StartScriptCommandV2,
 } from '../lib/contracts/index.js';
-import { DataStream, HalibutClient, ServiceInvocationError, ServiceNotFoundError, TimeSpan, type Endpoint } from '../lib/index.js';
-import { ListeningAgent, createTentacleServices, startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
+import { DataStream, ServiceInvocationError, ServiceNotFoundError, TimeSpan, type Endpoint } from '../lib/index.js';
+import { ListeningAgent, createTentacleServices } from '../lib/testing/index.js';
 import { onCleanup, closeEverythingAfterwards } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
-import { identities } from './support/identities.js';
 import { payload } from './support/payload.js';
+import { tentacleHarness } from './support/tentacle-agent.js';
 import { capabilities, scriptOutput, texts, v1Calls, v1Command, v2Calls, v2Command, type Observed, type ScriptCalls } from './support/tentacle-calls.js';
 
 closeEverythingAfterwards();
 
-const ids = await identities();
-const client = new HalibutClient({ certificate: ids.client, retry: false });
-
-async function tentacleAgent(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], ...options });
-  onCleanup(() => started.close());
-  return started;
-}
-
-const main = await tentacleAgent();
-// Closed before the agents (cleanups run last registered first).
-onCleanup(() => client.close());
+const { ids, client, tentacleAgent, main } = await tentacleHarness();
 const { tentacle, endpoint } = main;
 const v2 = v2Calls(client, endpoint);
 const v1 = v1Calls(client, endpoint);
@@ -91,13 +80,14 @@ describe('IScriptServiceV2', () => {
     assert.equal(o.next, o.logs.length, 'NextLogSequence is the number of records');
     const wd = workspaceOf(ticket);
     assert.deepEqual(
-      o.logs.slice(0, 5).map((l) => [l.Source, l.Text]),
+      o.logs.slice(0, 6).map((l) => [l.Source, l.Text]),
       [
         [ProcessOutputSource.StdOut, '##octopus[stdout-verbose]'],
         [ProcessOutputSource.StdOut, 'Acquiring isolation mutex RunningScript with NoIsolation in ServerTasks-1'],
         [ProcessOutputSource.StdOut, '##octopus[stdout-default]'],
         [ProcessOutputSource.Debug, 'Executable directory is /bin'],
-        [ProcessOutputSource.Debug, `Starting /bin/bash in working directory '${wd}'`],
+        [ProcessOutputSource.Debug, 'Executable name or full path: /bin/bash'],
+        [ProcessOutputSource.Debug, `Starting /bin/bash in working directory '${wd}' using 'Unicode (UTF-8)' encoding running as '${userInfo().username}'`],
       ],
     );
     assert.deepEqual(scriptOutput(o.logs), [
@@ -158,13 +148,13 @@ describe('IScriptServiceV2', () => {
       Scripts: { Bash: 'cat foo.txt\r\necho\r\ncat sub/dir/bar.txt\r\necho\r\necho "home=$TentacleHome"\r\necho "journal=$TentacleJournal"\r\n' },
       Files: [
         { Name: 'foo.txt', Contents: DataStream.fromBuffer('contents of foo'), EncryptionPassword: null },
-        // Windows separators, as a server on Windows may send them.
-        { Name: 'sub\\dir\\bar.txt', Contents: DataStream.fromBuffer('bar, in a subdirectory'), EncryptionPassword: null },
+        { Name: 'sub/dir/bar.txt', Contents: DataStream.fromBuffer('bar, in a subdirectory'), EncryptionPassword: null },
       ],
     });
     const o = await startV2(command);
     await v2.untilComplete(o);
-    const home = dirname(tentacle.workRoot);
+    const home = tentacle.home;
+    assert.equal(dirname(tentacle.workRoot), home, 'workspaces live in Work/ under the home');
     assert.deepEqual(
       scriptOutput(o.logs).map(([, t]) => t),
       ['contents of foo', 'bar, in a subdirectory', `home=${home}`, `journal=${join(home, 'DeploymentJournal.xml')}`],
@@ -203,7 +193,7 @@ describe('IScriptServiceV2', () => {
     }
     await v2.untilComplete(o);
     const bootstrap = join(workspaceOf(o.ticket), 'Bootstrap.ps1');
-    assert.ok(hasText(o, `Starting ${join(bin, 'pwsh')} in working directory '${workspaceOf(o.ticket)}'`));
+    assert.ok(o.logs.some((l) => l.Text.startsWith(`Starting ${join(bin, 'pwsh')} in working directory '${workspaceOf(o.ticket)}' using`)));
     assert.deepEqual(
       scriptOutput(o.logs).map(([, t]) => t),
       [`args: -NonInteractive -NoProfile -File ${bootstrap} -Name x`, 'Write-Host "hello"'],
@@ -276,24 +266,26 @@ describe('IScriptServiceV2', () => {
     assert.equal(await v2.complete(ticket), null);
   });
 
-  it('cancels a running script by killing its whole process group (exit code 137), then Complete deletes the workspace', async () => {
-    const command = v2Command(['echo "pid $$"', 'sleep 600 &', 'echo "child $!"', 'wait'].join('\n'));
+  it('cancels a running script by killing its whole process tree (exit code −1), then Complete deletes the workspace', async () => {
+    const command = v2Command(['echo "pid $$"', 'sleep 600 &', 'echo "child $!"', 'setsid sleep 600 &', 'echo "session $!"', 'wait'].join('\n'));
     const o = await startV2(command);
-    await v2.pollUntil(o, (x) => x.logs.some((l) => l.Text.startsWith('child ')), 'the script to start its child');
+    await v2.pollUntil(o, (x) => x.logs.some((l) => l.Text.startsWith('session ')), 'the script to start its children');
     const pid = Number(o.logs.find((l) => l.Text.startsWith('pid '))!.Text.slice(4));
     const child = Number(o.logs.find((l) => l.Text.startsWith('child '))!.Text.slice(6));
+    const session = Number(o.logs.find((l) => l.Text.startsWith('session '))!.Text.slice(8));
     assert.equal(o.last.State, ProcessState.Running);
     process.kill(-pid, 0); // the group is there (this throws if it is not)
 
     let cancelled = await v2.cancel(o.ticket, o.next);
     // A client repeats CancelScript until it sees Complete.
-    for (let i = 0; i < 20 && cancelled.State !== ProcessState.Complete; i++) cancelled = await v2.cancel(o.ticket, o.next);
+    for (let i = 0; i < 200 && cancelled.State !== ProcessState.Complete; i++) cancelled = await v2.cancel(o.ticket, o.next);
     assert.equal(cancelled.State, ProcessState.Complete);
-    assert.equal(cancelled.ExitCode, 137);
-    assert.ok(texts(cancelled.Logs).some((t) => t.endsWith('exited with code 137')));
+    assert.equal(cancelled.ExitCode, -1);
+    assert.ok(texts(cancelled.Logs).some((t) => t.endsWith('exited with code -1')));
     // The killed processes are gone once reaped; in a container whose init reaps slowly that can take a moment.
     await eventually(() => groupIsGone(pid), 10_000);
     await eventually(() => assert.throws(() => process.kill(child, 0), { code: 'ESRCH' }), 10_000);
+    await eventually(() => assert.throws(() => process.kill(session, 0), { code: 'ESRCH' }), 10_000);
 
     assert.ok(existsSync(workspaceOf(o.ticket)));
     await v2.complete(o.ticket);
@@ -318,7 +310,7 @@ describe('isolation mutex', () => {
     await v2.pollUntil(b, isWaiting, 'the second script to wait');
     assert.equal(b.last.State, ProcessState.Pending);
     assert.ok(hasText(b, 'Acquiring isolation mutex serial with FullIsolation in ServerTasks-b'));
-    assert.ok(b.logs.some((l) => l.Text.startsWith('Waiting for the script in task ServerTasks-serial to finish')));
+    assert.ok(hasText(b, 'Waiting for the script in task [ServerTasks-serial](~/app#/tasks/ServerTasks-serial) to finish as this script requires that no other Octopus scripts are executing on this target at the same time.'));
     await mark('release-serial');
     await v2.untilComplete(a);
     await v2.untilComplete(b);
@@ -355,10 +347,14 @@ describe('isolation mutex', () => {
     const a = await holder('cancel');
     const b = await startV2(full('echo never', 'cancel'));
     await v2.pollUntil(b, isWaiting, 'the second script to wait');
-    const cancelled = await v2.cancel(b.ticket, b.next);
-    assert.equal(cancelled.State, ProcessState.Complete);
-    assert.equal(cancelled.ExitCode, ScriptExitCodes.Canceled);
-    assert.deepEqual(texts(cancelled.Logs), ['Script execution canceled.']);
+    const answer = await v2.cancel(b.ticket, b.next);
+    assert.deepEqual([answer.State, answer.ExitCode], [ProcessState.Pending, 0], 'a Tentacle answers with the state before the cancel');
+    await v2.untilComplete(b);
+    assert.equal(b.last.ExitCode, ScriptExitCodes.Canceled);
+    assert.deepEqual(texts(b.logs).slice(-2), [
+      'This task was canceled before it could start. Task [ServerTasks-cancel](~/app#/tasks/ServerTasks-cancel) is still running.',
+      'Script execution canceled.',
+    ]);
     await mark('release-cancel');
     await v2.untilComplete(a);
     await Promise.all([v2.complete(a.ticket), v2.complete(b.ticket)]);
@@ -383,13 +379,14 @@ describe('IScriptService (V1)', () => {
     assert.deepEqual([unknown.State, unknown.ExitCode, unknown.Logs], [ProcessState.Complete, 0, []]);
   });
 
-  it('cancels a running script with exit code 137', async () => {
+  it('cancels a running script with exit code −1', async () => {
     const ticket = await v1.startV1(v1Command('echo started; sleep 600 & wait', { TaskId: null }));
-    assert.match(ticket, /^\d{14}-none-\d+$/);
+    assert.match(ticket, /^\d{14}--\d+$/);
     const o = await v1.pollUntil(v1.observe(ticket), (x) => hasText(x, 'started'), 'the V1 script to start');
-    let cancelled = await v1.cancel(ticket, o.next);
-    for (let i = 0; i < 20 && cancelled.State !== ProcessState.Complete; i++) cancelled = await v1.cancel(ticket, o.next);
-    assert.deepEqual([cancelled.State, cancelled.ExitCode], [ProcessState.Complete, 137]);
+    const answer = await v1.cancel(ticket, o.next);
+    assert.deepEqual([answer.State, answer.ExitCode], [ProcessState.Running, 0]);
+    await v1.untilComplete(o);
+    assert.deepEqual([o.last.State, o.last.ExitCode], [ProcessState.Complete, -1]);
     await v1.completeV1(ticket, 0);
   });
 });
@@ -423,23 +420,25 @@ describe('IFileTransferService', () => {
     assert.equal(await download('no/such/file.txt'), null);
   });
 
-  it("refuses paths outside the agent's file root, naming the path", async () => {
+  it("refuses paths outside the agent's home, naming the path", async () => {
     await symlink(markers, join(tentacle.fileRoot, 'escape-link'));
     const refused = async (call: Promise<unknown>, path: string): Promise<void> => {
       await assert.rejects(call, (err: unknown) => {
         assert.ok(err instanceof ServiceInvocationError, String(err));
         assert.ok(err.message.includes(`'${path}'`), err.message);
-        assert.match(err.message, /outside the agent's file root/);
+        assert.match(err.message, /outside the agent's home/);
         return true;
       });
     };
     await writeFile(join(markers, 'outside.txt'), 'outside');
-    for (const path of ['../x', '/etc/passwd', 'a/../../x', '..\\x', join(markers, 'outside.txt'), 'escape-link/x', 'escape-link/outside.txt']) {
+    // A name of its own: /tmp is shared with whatever else runs on the machine.
+    const x = `escaped-${process.pid}-${Date.now()}`;
+    for (const path of [`../${x}`, '/etc/passwd', `a/../../${x}`, `..\\${x}`, join(markers, 'outside.txt'), `escape-link/${x}`, 'escape-link/outside.txt']) {
       await refused(upload(path, DataStream.fromBuffer('nope')), path);
       await refused(download(path), path);
     }
-    assert.equal(existsSync(join(dirname(tentacle.fileRoot), 'x')), false);
-    assert.equal(existsSync(join(markers, 'x')), false, 'nothing was written through the symbolic link');
+    assert.equal(existsSync(join(dirname(tentacle.home), x)), false);
+    assert.equal(existsSync(join(markers, x)), false, 'nothing was written through the symbolic link');
     assert.equal(await readFile(join(markers, 'outside.txt'), 'utf8'), 'outside');
     // The connection is still usable after the refused upload's body was drained.
     assert.equal(await download('still/missing'), null);
@@ -487,10 +486,10 @@ describe('a shell that cannot be started', () => {
 });
 
 describe('disposal', () => {
-  it('completes a script whose background child keeps its output open, and kills that child on dispose', async () => {
+  it('kills what a completed script left running (even detached from its output) on dispose', async () => {
     const own = await tentacleAgent();
     const calls = v2Calls(client, own.endpoint);
-    const o = await startV2(v2Command('sleep 600 &\necho "background $!"\nexit 5'), calls);
+    const o = await startV2(v2Command('(setsid sleep 600 >/dev/null 2>&1 & echo "background $!")\nexit 5'), calls);
     await calls.untilComplete(o);
     assert.equal(o.last.ExitCode, 5);
     const background = Number(o.logs.find((l) => l.Text.startsWith('background '))!.Text.slice(11));

@@ -51,9 +51,10 @@ export const ProcessOutputSource = {
 export type ProcessOutputSource = (typeof ProcessOutputSource)[keyof typeof ProcessOutputSource];
 
 /**
- * Exit codes Tentacle produces itself. Any other value is the script's own. A cancelled running script reports what
- * the killed process reports (137 on Linux), not {@link ScriptExitCodes.Canceled}, which is for a script cancelled
- * while it still waited for its isolation mutex.
+ * Exit codes Tentacle produces itself. Any other value is the script's own. A running script that is cancelled
+ * reports −1 on a current Tentacle (its process runner's own code for a killed process; a 4.4.8-era listener reported
+ * the killed shell's 137), not {@link ScriptExitCodes.Canceled}, which is for a script cancelled while it still
+ * waited for its isolation mutex.
  */
 export const ScriptExitCodes = {
   /** `ExitCode` while the state is Pending or Running. */

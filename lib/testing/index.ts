@@ -8,10 +8,12 @@
 export { ListeningAgent, type AgentAddress, type DropReason, type ListeningAgentEvents, type ListeningAgentOptions, type RejectionReason } from './listening-agent.js';
 export { RemoteFailure } from './remote-failure.js';
 export { DEFAULT_FRIENDLY_HTML } from './friendly-page.js';
-export type { CallContext, ServiceImplementation } from './service-dispatch.js';
+export { HALIBUT_BINDING, type CallContext, type RequestBinding, type ServiceImplementation } from './service-dispatch.js';
 export type { RequestMessage } from '../protocol/message-codec.js';
 export {
   createTentacleServices,
+  IMITATED_TENTACLE_VERSION,
+  tentacleEnvironment,
   startTentacleAgent,
   type StartedTentacleAgent,
   type TentacleAgentOptions,

@@ -12,7 +12,7 @@ import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
 import { bindStreams, decodeMessageInSlices, encodeResponse, type RequestMessage } from '../protocol/message-codec.js';
 import { DEFAULT_FRIENDLY_HTML, friendlyPage } from './friendly-page.js';
-import { dispatch, type ServiceImplementation } from './service-dispatch.js';
+import { dispatch, HALIBUT_BINDING, type RequestBinding, type ServiceImplementation } from './service-dispatch.js';
 
 const debug = createDebug('halibut:agent');
 
@@ -59,6 +59,17 @@ export interface ListeningAgentOptions {
   maxElements?: number;
   /** Most memory one decoded request may take, as estimated while it is decoded. Default 64 MiB. */
   maxDecodedBytes?: number;
+  /**
+   * Disable Nagle's algorithm on accepted connections. Default true, so that `MX-SERVER` goes out at once; a real
+   * Tentacle leaves Nagle on, which makes every new connection wait ~40 ms for the client's delayed ACK
+   * (`startTentacleAgent` defaults this to false, as a Tentacle).
+   */
+  tcpNoDelay?: boolean;
+  /**
+   * How services are found and arguments bound. Default Halibut's own (names without regard to case, arguments
+   * passed as they come); the Tentacle services come with a Tentacle's.
+   */
+  binding?: RequestBinding;
 }
 
 /** Why a connection was dropped before it identified, without being looked at. */
@@ -81,8 +92,11 @@ export type RejectionReason = 'no-certificate' | 'untrusted';
 
 /** A {@link ListeningAgent}'s events, by name, with their arguments. */
 export interface ListeningAgentEvents {
-  /** A TLS connection was accepted (before anything is known about the client). */
-  connection: [];
+  /**
+   * A TLS connection was accepted (before anything is known about the client). The socket is given before the
+   * agent sets its options (`tcpNoDelay`), for tests that check them.
+   */
+  connection: [socket: TLSSocket];
   /** A trusted client's request, decoded, before it runs. */
   request: [request: RequestMessage, clientThumbprint: string];
   /** A client was disconnected before identification. */
@@ -126,6 +140,9 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   /** By the connection's remote address and port, which its TCP and TLS sockets share. */
   readonly #unidentified = new Map<string, Unidentified>();
   readonly #decodeLimits: { maxElements?: number | undefined; maxDecodedBytes?: number | undefined };
+  readonly #binding: RequestBinding;
+  /** True when accepted connections get TCP_NODELAY (Nagle off). */
+  readonly tcpNoDelay: boolean;
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -141,6 +158,8 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#maxUnidentified = options.maxUnidentifiedConnections ?? 64;
     this.#identificationTimeoutMs = options.identificationTimeoutMs ?? 10_000;
     this.#decodeLimits = { maxElements: options.maxElements, maxDecodedBytes: options.maxDecodedBytes };
+    this.#binding = options.binding ?? HALIBUT_BINDING;
+    this.tcpNoDelay = options.tcpNoDelay ?? true;
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
@@ -257,10 +276,10 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
 
   #accept(socket: TLSSocket): void {
     this.#sockets.add(socket);
+    this.emit('connection', socket);
     // Without this, MX-SERVER (a small write right after TLS 1.3's session tickets) waits for the client's delayed
-    // ACK: ~40 ms on every new connection.
-    socket.setNoDelay(true);
-    this.emit('connection');
+    // ACK: ~40 ms on every new connection, as it does on a real Tentacle.
+    if (this.tcpNoDelay) socket.setNoDelay(true);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
     this.#serve(socket).catch((err: unknown) => {
@@ -321,13 +340,15 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
       const incoming = new IncomingStreams(reader, decoded.streams, read);
       bindStreams(decoded, incoming.streams);
       debug('request %s.%s from %s', request.service, request.method, clientThumbprint);
+      // Halibut cannot deserialize a request naming a type it does not know, and drops the connection unanswered.
+      if (!this.#binding.canRead(request)) throw new Error(`The request ${request.id} names a $type the agent cannot resolve; closing the connection`);
       this.emit('request', request, clientThumbprint);
-      const response = await dispatch(this.#services, request, {
-        service: request.service,
-        method: request.method,
+      const response = await dispatch(
+        this.#services,
         request,
-        clientThumbprint,
-      });
+        { service: request.service, method: request.method, request, clientThumbprint },
+        this.#binding,
+      );
       // Whatever the implementation left unread must be taken off the connection before the response goes out.
       if (incoming.streams.length > 0) await incoming.drainAll();
       const { bson: out, streams } = encodeResponse(response);

@@ -54,28 +54,52 @@ function reply(request: RequestMessage, error: ServerError | null, result: unkno
   return { id: request.id, error, result };
 }
 
+/**
+ * How a listener's Halibut runtime finds the service a request names and decides whether its arguments fit. The
+ * default is Halibut's own service factory; a Tentacle registers its services differently (see the Tentacle
+ * services' `binding`).
+ */
+export interface RequestBinding {
+  /**
+   * False when the request names a `$type` the runtime cannot resolve: the agent then closes the connection without
+   * a response, as Halibut does when it cannot read a request.
+   */
+  canRead(request: RequestMessage): boolean;
+  /** The implementation serving `name`, or undefined. */
+  findService(services: ReadonlyMap<string, ServiceImplementation>, name: string): ServiceImplementation | undefined;
+  /** The error answered when no service is found. */
+  serviceNotFound(name: string): ServerError;
+  /** The error answered when the service has no such method. */
+  methodNotFound(service: string, method: string): ServerError;
+  /** The error answered instead of a call whose arguments do not fit the method; undefined to make the call. */
+  checkArguments(service: string, method: string, params: readonly unknown[]): ServerError | undefined;
+}
+
+/** Halibut's own service factory: names matched without regard to case, arguments passed as they come. */
+export const HALIBUT_BINDING: RequestBinding = {
+  canRead: () => true,
+  findService: (services, name) => services.get(name) ?? [...services].find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1],
+  serviceNotFound: (name) => ({ message: `Service not found: ${name}`, details: null, HalibutErrorType: 'Halibut.Exceptions.ServiceNotFoundHalibutClientException' }),
+  methodNotFound: (service, method) => ({
+    message: `Method ${service}::${method}Async not found`,
+    details: null,
+    HalibutErrorType: 'Halibut.Exceptions.MethodNotFoundHalibutClientException',
+  }),
+  checkArguments: () => undefined,
+};
+
 export async function dispatch(
   services: ReadonlyMap<string, ServiceImplementation>,
   request: RequestMessage,
   context: CallContext,
+  binding: RequestBinding = HALIBUT_BINDING,
 ): Promise<ResponseMessage> {
-  // Halibut's own service factory matches names without regard to case.
-  const impl = services.get(request.service) ?? [...services].find(([name]) => name.toLowerCase() === request.service.toLowerCase())?.[1];
-  if (impl === undefined) {
-    return reply(request, {
-      message: `Service not found: ${request.service}`,
-      details: null,
-      HalibutErrorType: 'Halibut.Exceptions.ServiceNotFoundHalibutClientException',
-    });
-  }
+  const impl = binding.findService(services, request.service);
+  if (impl === undefined) return reply(request, binding.serviceNotFound(request.service));
   const fn = findMethod(impl, request.method);
-  if (fn === undefined) {
-    return reply(request, {
-      message: `Method ${request.service}::${request.method}Async not found`,
-      details: null,
-      HalibutErrorType: 'Halibut.Exceptions.MethodNotFoundHalibutClientException',
-    });
-  }
+  if (fn === undefined) return reply(request, binding.methodNotFound(request.service, request.method));
+  const misfit = binding.checkArguments(request.service, request.method, request.params);
+  if (misfit !== undefined) return reply(request, misfit);
   try {
     // Called on the implementation, as a bound method would be.
     const result = await Reflect.apply(fn, impl, [...request.params, context]);

@@ -30,15 +30,17 @@ export const agentCommand: Command = {
     host: { type: 'string' },
     port: { type: 'string', short: 'p' },
     trust: { type: 'string', multiple: true },
+    home: { type: 'string' },
     'file-root': { type: 'string' },
   },
-  help: `Usage: halibut agent [--trust THUMBPRINT]... [--host H] [--port P] [--file-root DIR] [--cert FILE --key FILE | --pfx FILE]
+  help: `Usage: halibut agent [--trust THUMBPRINT]... [--host H] [--port P] [--home DIR] [--cert FILE --key FILE | --pfx FILE]
 
 Starts the library's embeddable listening agent and prints its URL and thumbprint. It behaves like a Tentacle on
 the wire (friendly page, silent close for untrusted clients, Halibut's error answers) and serves Tentacle's
-services: IScriptService and IScriptServiceV2 (scripts run with this machine's bash or PowerShell, as this user),
-IFileTransferService (confined to the file root) and ICapabilitiesServiceV2, so that 'halibut run', 'upload',
-'download' and 'capabilities' work against it; also IEchoService.SayHello(name) and IEchoService.Echo(value).
+services, answering as a current Tentacle does: IScriptService and IScriptServiceV2 (scripts run with this
+machine's bash or PowerShell, as this user), IFileTransferService (confined to the home) and
+ICapabilitiesServiceV2, so that 'halibut run', 'upload', 'download' and 'capabilities' work against it; also
+IEchoService.SayHello(name) and IEchoService.Echo(value).
 It runs until Ctrl-C (or SIGTERM), then stops running scripts, cleans up and exits with 0. Requests and rejected
 clients are logged to standard error.
 
@@ -48,9 +50,10 @@ certificate, and keep it on loopback (the default) unless you mean otherwise.
   --trust T            a client thumbprint to trust (repeatable); without any, every client is turned away
   --host H             address to listen on (default 127.0.0.1)
   -p, --port P         port (default 10933, as a Tentacle; 0 picks a free one)
-  --file-root DIR      the directory uploads and downloads are confined to; relative paths are resolved
-                       against it (default: a new temporary directory, removed when the agent stops)
-  --json               print { url, thumbprint, trusted, services, fileRoot } as one line once listening
+  --home DIR           the agent's home ($TentacleHome for scripts): relative upload and download paths are
+                       resolved against it and transfers are confined to it (default: a new temporary
+                       directory, removed when the agent stops); --file-root DIR is another name for it
+  --json               print { url, thumbprint, trusted, services, home, fileRoot } as one line once listening
 
 The agent's own certificate (clients pin its thumbprint); without one a new one is generated for this run.
 It has variables of its own: the client's HALIBUT_CERT, HALIBUT_KEY, HALIBUT_PFX… are never read here.
@@ -77,9 +80,10 @@ Example:
         throw new UsageError((err as Error).message, 'agent');
       }
     });
-    const fileRootText = stringValue(input.values, 'file-root');
-    if (fileRootText !== undefined && fileRootText.trim() === '') throw new UsageError('--file-root needs a directory', 'agent');
-    const fileRoot = fileRootText === undefined ? undefined : isAbsolute(fileRootText) ? fileRootText : resolve(fileRootText);
+    const homeOption = stringValue(input.values, 'home') === undefined ? 'file-root' : 'home';
+    const homeText = stringValue(input.values, homeOption);
+    if (homeText !== undefined && homeText.trim() === '') throw new UsageError(`--${homeOption} needs a directory`, 'agent');
+    const home = homeText === undefined ? undefined : isAbsolute(homeText) ? homeText : resolve(homeText);
     const certificate = (await loadOurCertificate(input.values, io.env, 'agent', AGENT_ENV)) ?? (await generateCertificate({ commonName: 'halibut-agent' }));
 
     const started = await startTentacleAgent({
@@ -88,7 +92,7 @@ Example:
       host,
       port,
       services: EXTRA_SERVICES,
-      ...(fileRoot === undefined ? {} : { fileRoot }),
+      ...(home === undefined ? {} : { home }),
     });
     const { agent, tentacle } = started;
     agent.on('request', (request, client) => io.err(`request ${terminalSafe(`${request.service}.${request.method}`)} from ${client}\n`));
@@ -102,13 +106,13 @@ Example:
     const all: Record<string, ServiceImplementation> = { ...tentacle.services, ...EXTRA_SERVICES };
     const services = Object.entries(all).map(([name, impl]) => `${name} (${Object.keys(impl).join(', ')})`);
     if (flag(input.values, 'json')) {
-      io.out(toJsonLine({ url: started.url, thumbprint: started.thumbprint, trusted, services: Object.keys(all), fileRoot: tentacle.fileRoot }));
+      io.out(toJsonLine({ url: started.url, thumbprint: started.thumbprint, trusted, services: Object.keys(all), home: tentacle.home, fileRoot: tentacle.home }));
     } else {
       io.out(`Listening on ${started.url}\n`);
       io.out(`thumbprint   ${started.thumbprint}\n`);
       io.out(`trusting     ${trusted.length === 0 ? 'nobody (add --trust THUMBPRINT)' : trusted.join(', ')}\n`);
       io.out(`services     ${services.join('; ')}\n`);
-      io.out(`file root    ${tentacle.fileRoot}${fileRoot === undefined ? ' (temporary, removed on exit)' : ''}\n`);
+      io.out(`home         ${tentacle.home}${home === undefined ? ' (temporary, removed on exit)' : ''}\n`);
       io.out('Press Ctrl-C to stop.\n');
     }
     // Standard error, so that it shows with --json too, and in every log that captures the agent's output.

@@ -7,19 +7,29 @@ import { ScriptIsolationLevel } from '../../contracts/index.js';
 
 /** The mutex was not acquired within the timeout. */
 export class MutexTimeoutError extends Error {
-  constructor(name: string, timeoutMs: number) {
+  /** What a Tentacle writes to the script's log, naming the tasks that still hold the mutex. */
+  readonly logMessage: string;
+  constructor(name: string, timeoutMs: number, logMessage: string) {
     super(`The isolation mutex '${name}' was not acquired within ${timeoutMs} ms`);
     this.name = 'MutexTimeoutError';
+    this.logMessage = logMessage;
   }
 }
 
 /** Waiting for the mutex was cancelled. */
 export class MutexCanceledError extends Error {
-  constructor(name: string) {
+  /** What a Tentacle writes to the script's log, naming the tasks that still hold the mutex. */
+  readonly logMessage: string;
+  constructor(name: string, logMessage: string) {
     super(`Waiting for the isolation mutex '${name}' was cancelled`);
     this.name = 'MutexCanceledError';
+    this.logMessage = logMessage;
   }
 }
+
+/** A Tentacle looks at the lock again after 100 ms, then every 10 minutes, writing a wait message each time. */
+export const FIRST_WAIT_MESSAGE_MS = 100;
+export const LATER_WAIT_MESSAGE_MS = 10 * 60_000;
 
 export interface AcquireOptions {
   /** Who is asking, for the messages other waiters see (a task id). */
@@ -28,7 +38,10 @@ export interface AcquireOptions {
   timeoutMs: number;
   /** Cancels the wait (not a lock already held). */
   signal: AbortSignal;
-  /** Called once, if the lock is not free at once, with a message saying who is being waited for. */
+  /**
+   * Called while the lock is not free, with a message saying who is being waited for: first after
+   * {@link FIRST_WAIT_MESSAGE_MS}, then every {@link LATER_WAIT_MESSAGE_MS}, as a Tentacle writes them.
+   */
   onWait(message: string): void;
 }
 
@@ -58,27 +71,39 @@ export class IsolationMutexes {
   /** Takes the mutex `name`: exclusively for `FullIsolation`, shared for `NoIsolation`. */
   acquire(name: string, level: ScriptIsolationLevel, options: AcquireOptions): Promise<Release> {
     const exclusive = level === ScriptIsolationLevel.FullIsolation;
-    if (options.signal.aborted) return Promise.reject(new MutexCanceledError(name));
     const lock = this.#lock(name);
+    if (options.signal.aborted) {
+      const error = new MutexCanceledError(name, canceledMessage(lock, options.owner));
+      this.#pump(name, lock);
+      return Promise.reject(error);
+    }
     if (lock.queue.length === 0 && this.#canEnter(lock, exclusive)) return Promise.resolve(this.#enter(name, lock, exclusive, options.owner));
 
-    options.onWait(waitMessage(lock, exclusive));
     return new Promise<Release>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let busy: NodeJS.Timeout | undefined;
       const settle = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        clearTimeout(timer);
+        clearTimeout(busy);
         options.signal.removeEventListener('abort', onAbort);
+      };
+      let told = false;
+      const tell = (): void => {
+        told = true;
+        options.onWait(busyMessage(lock, options.owner, exclusive));
       };
       const giveUp = (error: Error): void => {
         const at = lock.queue.indexOf(waiter);
         if (at < 0) return;
+        // A Tentacle's first look at the lock ends (and says it is busy) before it notices the cancel or timeout.
+        if (!told) tell();
         lock.queue.splice(at, 1);
         settle();
         reject(error);
         // The one that left may have been what held back those behind it.
         this.#pump(name, lock);
       };
-      const onAbort = (): void => giveUp(new MutexCanceledError(name));
+      const onAbort = (): void => giveUp(new MutexCanceledError(name, canceledMessage(lock, options.owner)));
       const waiter: Waiter = {
         exclusive,
         owner: options.owner,
@@ -87,11 +112,19 @@ export class IsolationMutexes {
           resolve(this.#enter(name, lock, exclusive, options.owner));
         },
       };
+      const tellBusy = (after: number): void => {
+        busy = setTimeout(() => {
+          tell();
+          tellBusy(LATER_WAIT_MESSAGE_MS);
+        }, after);
+        busy.unref();
+      };
       lock.queue.push(waiter);
       options.signal.addEventListener('abort', onAbort, { once: true });
+      tellBusy(FIRST_WAIT_MESSAGE_MS);
       if (options.timeoutMs > 0) {
         const ms = Math.min(options.timeoutMs, MAX_TIMER_MS);
-        timer = setTimeout(() => giveUp(new MutexTimeoutError(name, ms)), ms);
+        timer = setTimeout(() => giveUp(new MutexTimeoutError(name, ms, timedOutMessage(lock, options.owner, ms))), ms);
         timer.unref();
       }
     });
@@ -134,15 +167,38 @@ export class IsolationMutexes {
   }
 }
 
-/** The text a Tentacle shows while a script waits (the wording is close to, not exactly, a Tentacle's). */
-function waitMessage(lock: Lock, exclusive: boolean): string {
-  if (lock.writer !== undefined) {
-    return `Waiting for the script in task ${lock.writer.owner} to finish as that script requires that no other Octopus scripts are executing on this target at the same time.`;
-  }
-  const tasks = [...new Set(lock.readers.values())];
-  if (exclusive && tasks.length > 0) {
-    return `Waiting for the scripts in tasks ${tasks.join(', ')} to finish as this script requires that no other Octopus scripts are executing on this target at the same time.`;
-  }
-  const queued = lock.queue.find((w) => w.exclusive);
-  return `Waiting for the script in task ${queued?.owner ?? 'another task'} to finish as that script requires that no other Octopus scripts are executing on this target at the same time.`;
+/** The tasks holding the lock as a Tentacle lists them: markdown links to each task, "This Task" for the asker. */
+function holders(lock: Lock, owner: string): { text: string; multiple: boolean; mine: boolean } {
+  const link = (task: string): string => `[${task}](~/app#/tasks/${task})`;
+  if (lock.writer !== undefined) return { text: link(lock.writer.owner), multiple: false, mine: lock.writer.owner === owner };
+  const tasks = [...new Set(lock.readers.values())].sort();
+  if (tasks.length === 0) return { text: '(error - task not found)', multiple: false, mine: false };
+  return { text: readableJoin(tasks.map((t) => (t === owner ? 'This Task' : link(t)))), multiple: tasks.length > 1, mine: tasks.includes(owner) };
+}
+
+/** "a", "a and b", "a, b and c". */
+function readableJoin(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]!}`;
+}
+
+/** The wait message, worded as a Tentacle words it ("this" script when the waiter wants full isolation). */
+function busyMessage(lock: Lock, owner: string, exclusive: boolean): string {
+  const { text, multiple, mine } = holders(lock, owner);
+  const tail = 'requires that no other Octopus scripts are executing on this target at the same time.';
+  if (multiple) return `Waiting on scripts in tasks ${text} to finish. This script ${tail}`;
+  if (mine) return `Waiting on another script in this task to finish as ${exclusive ? 'this' : 'another'} task ${tail}`;
+  return `Waiting for the script in task ${text} to finish as ${exclusive ? 'this' : 'that'} script ${tail}`;
+}
+
+function canceledMessage(lock: Lock, owner: string): string {
+  const { text, multiple } = holders(lock, owner);
+  return multiple ? `This task was canceled before it could start. Tasks ${text} are still running.` : `This task was canceled before it could start. Task ${text} is still running.`;
+}
+
+function timedOutMessage(lock: Lock, owner: string, timeoutMs: number): string {
+  const { text, multiple } = holders(lock, owner);
+  const minutes = Math.round(timeoutMs / 60_000).toLocaleString('en-US');
+  return multiple
+    ? `This task waited more than ${minutes} minutes and timed out. Tasks ${text} are still running.`
+    : `This task waited more than ${minutes} minutes and timed out. Task ${text} is still running.`;
 }

@@ -1,20 +1,55 @@
 /**
- * The scripts an agent knows about, shared by the V1 and V2 script services (as in a Tentacle, both draw on one set
- * of isolation mutexes). Tickets compare without regard to case, as `ScriptTicket` equality does in .NET.
+ * The scripts one script service knows about. As in a Tentacle, IScriptService and IScriptServiceV2 each keep their
+ * own tickets (a V1 ticket is unknown to V2 and the other way round) but draw on one set of isolation mutexes.
+ * Tickets compare without regard to case, as `ScriptTicket` equality does in .NET.
  */
-import type { StartScriptFields } from '../../contracts/index.js';
+import { randomUUID } from 'node:crypto';
+import type { ScriptStatusResponse, StartScriptFields } from '../../contracts/index.js';
 import { IsolationMutexes } from './isolation-mutex.js';
 import { RunningScript } from './running-script.js';
-import type { ScriptProcess } from './script-process.js';
+import { killMarked } from './script-process.js';
+import { ScriptSlots } from './script-slots.js';
 import { deleteWorkspace, scriptFilePaths, workspacePath } from './workspace.js';
 
-/** How long cancelling (or completing a still-running script) waits for the killed process to be gone. */
-export const KILL_WAIT_MS = 5000;
+/** What the script services of one agent share. */
+export class ScriptRuntime {
+  readonly mutexes = new IsolationMutexes();
+  readonly slots: ScriptSlots;
+  /** Prefix of the marker every script process of this agent carries. */
+  readonly agentId = randomUUID();
+  /** Scripts not yet known to be over, including forgotten ones, so that dispose can stop them. */
+  readonly live = new Set<RunningScript>();
+  started = 0;
+  disposed: Promise<void> | undefined;
+
+  constructor(maxConcurrentScripts: number) {
+    this.slots = new ScriptSlots(maxConcurrentScripts);
+  }
+
+  /**
+   * Kills every script still running (process trees), waits for them to be over, then kills whatever any of them
+   * left behind (a daemon that detached from its output), and refuses new scripts. Idempotent.
+   */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      const live = [...this.live];
+      await Promise.all(live.map((s) => s.cancel()));
+      await Promise.all(live.map((s) => s.completed));
+      await killMarked(() => undefined, (marker) => marker.startsWith(`${this.agentId}:`));
+    })();
+    return this.disposed;
+  }
+}
 
 export interface ScriptHostOptions {
   workRoot: string;
   shell: string;
   env: NodeJS.ProcessEnv;
+  runtime: ScriptRuntime;
+  /** Write script files where their names point, even outside the workspace. */
+  allowScriptFilesOutsideWorkspace: boolean;
+  /** Keep a `scriptstate.json` in each workspace (V2). */
+  keepScriptState: boolean;
 }
 
 export interface StartedScript {
@@ -28,22 +63,13 @@ export interface StartedScript {
 export class ScriptHost {
   readonly workRoot: string;
   readonly #options: ScriptHostOptions;
+  readonly #runtime: ScriptRuntime;
   readonly #scripts = new Map<string, { script: RunningScript; ready: Promise<void> }>();
-  readonly #mutexes = new IsolationMutexes();
-  /** Every script not yet known to be over, including forgotten ones, so that dispose can wait for them. */
-  readonly #live = new Set<RunningScript>();
-  /** Processes that exited but left members in their process group. */
-  readonly #leftovers = new Set<ScriptProcess>();
-  #started = 0;
-  #disposed: Promise<void> | undefined;
 
   constructor(options: ScriptHostOptions) {
     this.#options = options;
+    this.#runtime = options.runtime;
     this.workRoot = options.workRoot;
-  }
-
-  get started(): number {
-    return this.#started;
   }
 
   find(ticket: string): RunningScript | undefined {
@@ -55,14 +81,27 @@ export class ScriptHost {
    * and nothing is started. The ticket is taken synchronously, so concurrent starts of one ticket start one script.
    */
   start(ticket: string, taskId: string, command: StartScriptFields): StartedScript {
-    if (this.#disposed !== undefined) throw new Error('These Tentacle services have been disposed; no more scripts can be started');
+    const runtime = this.#runtime;
+    if (runtime.disposed !== undefined) throw new Error('These Tentacle services have been disposed; no more scripts can be started');
     const key = ticket.toLowerCase();
     const known = this.#scripts.get(key);
     if (known !== undefined) return { ...known, isNew: false };
     const workspace = workspacePath(this.workRoot, ticket);
     // Refuse bad file names before the ticket is taken, so that a corrected retry can use it.
-    scriptFilePaths(workspace, command.Files);
-    const script = new RunningScript({ ticket, taskId, workspace, command, shell: this.#options.shell, env: this.#options.env, mutexes: this.#mutexes });
+    scriptFilePaths(workspace, command.Files, this.#options.allowScriptFilesOutsideWorkspace);
+    const script = new RunningScript({
+      ticket,
+      taskId,
+      workspace,
+      command,
+      shell: this.#options.shell,
+      env: this.#options.env,
+      mutexes: runtime.mutexes,
+      slots: runtime.slots,
+      marker: `${runtime.agentId}:${runtime.started + 1}`,
+      allowScriptFilesOutsideWorkspace: this.#options.allowScriptFilesOutsideWorkspace,
+      keepScriptState: this.#options.keepScriptState,
+    });
     const ready = script.start().catch(async (error: unknown) => {
       if (this.#scripts.get(key)?.script === script) this.#scripts.delete(key);
       await deleteWorkspace(workspace).catch(() => undefined);
@@ -71,24 +110,25 @@ export class ScriptHost {
     // The caller awaits `ready`; this copy only keeps an unobserved failure from being reported as unhandled.
     ready.catch(() => undefined);
     this.#scripts.set(key, { script, ready });
-    this.#started++;
-    this.#live.add(script);
-    void script.completed.then(() => {
-      this.#live.delete(script);
-      if (script.process?.leftChildren === true) this.#leftovers.add(script.process);
-    });
+    runtime.started++;
+    runtime.live.add(script);
+    void script.completed.then(() => runtime.live.delete(script));
     return { script, ready, isNew: true };
   }
 
-  /** Cancels a script and waits (briefly) for it to be Complete. */
-  async cancel(script: RunningScript): Promise<void> {
-    script.cancel();
-    await script.waitForCompletion(KILL_WAIT_MS);
+  /**
+   * Cancels a script as a Tentacle does: answers at once with the status as it was (Pending or Running, exit code
+   * 0), while the kill goes on; the script reports Complete (−1, or −43 if it was waiting) a moment later.
+   */
+  cancel(script: RunningScript, lastLogSequence: number): ScriptStatusResponse {
+    const answer = script.status(lastLogSequence);
+    script.cancel().catch(() => undefined);
+    return answer;
   }
 
   /**
-   * Forgets a ticket and deletes its workspace. A script still running is killed first: its directory is about to
-   * go, and nothing could ask about it any more.
+   * Forgets a ticket and deletes its workspace. As on a Tentacle, a script still running is not stopped: it goes on
+   * without its directory (until it ends, or the agent is closed).
    */
   async complete(ticket: string): Promise<void> {
     const key = ticket.toLowerCase();
@@ -96,7 +136,6 @@ export class ScriptHost {
     this.#scripts.delete(key);
     if (known !== undefined) {
       await known.ready.catch(() => undefined);
-      await this.cancel(known.script);
       await deleteWorkspace(known.script.workspace);
       return;
     }
@@ -108,18 +147,5 @@ export class ScriptHost {
       return;
     }
     await deleteWorkspace(workspace);
-  }
-
-  /** Kills every script's process group, waits for them all to be over, and refuses new scripts. Idempotent. */
-  dispose(): Promise<void> {
-    this.#disposed ??= (async () => {
-      const live = [...this.#live];
-      for (const script of live) script.cancel();
-      await Promise.all(live.map((s) => s.completed));
-      for (const proc of this.#leftovers) proc.killGroup();
-      this.#leftovers.clear();
-      this.#scripts.clear();
-    })();
-    return this.#disposed;
   }
 }

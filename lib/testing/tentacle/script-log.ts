@@ -26,6 +26,8 @@ export interface LogPage {
 export class ScriptLog {
   readonly #records: LogRecord[] = [];
   #truncated = false;
+  /** Told of every record as it is appended (the agent copies them to `Output.log`). */
+  onRecord: ((source: ProcessOutputSource, occurred: number, text: string) => void) | undefined;
 
   /** Number of records so far (the last sequence number). */
   get count(): number {
@@ -39,7 +41,9 @@ export class ScriptLog {
       text = `The log reached ${MAX_LOG_RECORDS} records; later output is discarded.`;
       source = ProcessOutputSource.Debug;
     }
-    this.#records.push({ source, occurred: Date.now(), text });
+    const occurred = Date.now();
+    this.#records.push({ source, occurred, text });
+    this.onRecord?.(source, occurred, text);
   }
 
   stdout(text: string): void {

@@ -21,10 +21,13 @@ let ticketCounter = 0;
 
 const two = (n: number): string => String(n).padStart(2, '0');
 
-/** A V1 ticket as a Tentacle makes it: `yyyyMMddHHmmss-<task id without "ServerTasks-">-<counter>`. */
+/**
+ * A V1 ticket as a Tentacle makes it: `yyyyMMddHHmmss-<task id without "ServerTasks-">-<counter>`, the time stamp in
+ * UTC; a null task id leaves its part empty (`<stamp>--<n>`).
+ */
 export function newV1Ticket(taskId: string | null, now = new Date()): string {
-  const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
-  const task = taskId === null || taskId === '' ? 'none' : taskId.replace('ServerTasks-', '');
+  const stamp = `${now.getUTCFullYear()}${two(now.getUTCMonth() + 1)}${two(now.getUTCDate())}${two(now.getUTCHours())}${two(now.getUTCMinutes())}${two(now.getUTCSeconds())}`;
+  const task = taskId === null ? '' : taskId.replace('ServerTasks-', '');
   return `${stamp}-${task}-${++ticketCounter}`;
 }
 
@@ -48,11 +51,10 @@ export function createScriptServiceV1(host: ScriptHost): ServiceImplementation {
       return encodeScriptStatusResponse(status(decodeScriptStatusRequest(wire, 'params[0]')));
     },
 
-    async CancelScript(wire: unknown): Promise<unknown> {
+    CancelScript(wire: unknown): unknown {
       const request = decodeCancelScriptCommand(wire, 'params[0]');
       const script = host.find(request.Ticket.TaskId);
-      if (script !== undefined) await host.cancel(script);
-      return encodeScriptStatusResponse(status(request));
+      return encodeScriptStatusResponse(script === undefined ? unknownScript(request) : host.cancel(script, request.LastLogSequence));
     },
 
     async CompleteScript(wire: unknown): Promise<unknown> {

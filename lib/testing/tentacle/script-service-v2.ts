@@ -26,9 +26,13 @@ export function createScriptServiceV2(host: ScriptHost): ServiceImplementation {
   return {
     async StartScript(wire: unknown): Promise<unknown> {
       const command = decodeStartScriptCommandV2(wire, 'params[0]');
-      const { script, ready } = host.start(command.ScriptTicket.TaskId, command.TaskId, command);
+      const { script, ready, isNew } = host.start(command.ScriptTicket.TaskId, command.TaskId, command);
       await ready;
+      // A repeated start answers at once, whatever its own duration says.
+      if (!isNew) return encodeScriptStatusResponseV2(script.status(0));
       const wait = command.DurationToWaitForScriptToFinish?.milliseconds ?? 0;
+      // Without a wait, a Tentacle answers before the script has logged anything: Pending, no lines.
+      if (wait <= 0) return encodeScriptStatusResponseV2({ Ticket: command.ScriptTicket, Logs: [], NextLogSequence: 0, State: ProcessState.Pending, ExitCode: ScriptExitCodes.Running });
       await script.waitForCompletion(wait);
       return encodeScriptStatusResponseV2(script.status(0));
     },
@@ -39,12 +43,10 @@ export function createScriptServiceV2(host: ScriptHost): ServiceImplementation {
       return encodeScriptStatusResponseV2(script === undefined ? unknownScript(request) : script.status(request.LastLogSequence));
     },
 
-    async CancelScript(wire: unknown): Promise<unknown> {
+    CancelScript(wire: unknown): unknown {
       const request = decodeCancelScriptCommandV2(wire, 'params[0]');
       const script = host.find(request.Ticket.TaskId);
-      if (script === undefined) return encodeScriptStatusResponseV2(unknownScript(request));
-      await host.cancel(script);
-      return encodeScriptStatusResponseV2(script.status(request.LastLogSequence));
+      return encodeScriptStatusResponseV2(script === undefined ? unknownScript(request) : host.cancel(script, request.LastLogSequence));
     },
 
     async CompleteScript(wire: unknown): Promise<null> {

@@ -11,6 +11,11 @@ export interface TentacleAgentOptions extends TentacleServicesOptions, Omit<List
   port?: number;
   /** Extra services merged in (they win over the Tentacle ones of the same name). */
   services?: Record<string, ServiceImplementation>;
+  /**
+   * Disable Nagle's algorithm. Default false, as on a real Tentacle: every new connection then waits ~40 ms for
+   * `MX-SERVER` (the client's delayed ACK). Set true for tests that open many connections and do not measure them.
+   */
+  tcpNoDelay?: boolean;
 }
 
 /** A running stand-in Tentacle, from {@link startTentacleAgent}. */
@@ -30,14 +35,28 @@ export interface StartedTentacleAgent {
     /** The agent certificate's thumbprint, to pin. */
     thumbprint: string;
   };
-  /** Closes the agent, then disposes the services (killing running scripts). Idempotent. */
+  /** Closes the agent, then disposes the services (killing every script still running, with all it started). Idempotent. */
   close(): Promise<void>;
   /** The same as `close`, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The options that are not the agent's own (so that whatever else ListeningAgentOptions has passes through). */
-const NOT_FOR_THE_AGENT: ReadonlySet<string> = new Set(['workRoot', 'fileRoot', 'capabilities', 'scriptServiceV2', 'shell', 'env', 'host', 'port', 'services']);
+const NOT_FOR_THE_AGENT: ReadonlySet<string> = new Set([
+  'home',
+  'workRoot',
+  'fileRoot',
+  'allowPathsOutsideHome',
+  'allowScriptFilesOutsideWorkspace',
+  'maxConcurrentScripts',
+  'capabilities',
+  'scriptServiceV2',
+  'shell',
+  'env',
+  'host',
+  'port',
+  'services',
+]);
 
 function listeningAgentOptions(options: TentacleAgentOptions): Omit<ListeningAgentOptions, 'services'> {
   return Object.fromEntries(Object.entries(options).filter(([key]) => !NOT_FOR_THE_AGENT.has(key))) as unknown as Omit<ListeningAgentOptions, 'services'>;
@@ -55,7 +74,13 @@ export async function startTentacleAgent(options: TentacleAgentOptions): Promise
   let agent: ListeningAgent;
   let address: AgentAddress;
   try {
-    agent = new ListeningAgent({ ...listeningAgentOptions(options), services: { ...tentacle.services, ...options.services } });
+    agent = new ListeningAgent({
+      // A Tentacle's own: Nagle on, Autofac's service lookup and Halibut's argument matching.
+      tcpNoDelay: false,
+      binding: tentacle.binding,
+      ...listeningAgentOptions(options),
+      services: { ...tentacle.services, ...options.services },
+    });
     address = await agent.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
   } catch (error) {
     // A bad certificate or a port in use: leave no temporary directories behind.

@@ -4,32 +4,53 @@
  */
 import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ServiceNames } from '../../contracts/index.js';
-import type { ServiceImplementation } from '../service-dispatch.js';
+import type { RequestBinding, ServiceImplementation } from '../service-dispatch.js';
 import { createCapabilitiesService } from './capabilities-service.js';
 import { createFileTransferService } from './file-transfer-service.js';
-import { ScriptHost } from './script-host.js';
+import { ScriptHost, ScriptRuntime } from './script-host.js';
 import { createScriptServiceV1 } from './script-service-v1.js';
 import { createScriptServiceV2 } from './script-service-v2.js';
+import { TENTACLE_BINDING } from './tentacle-binding.js';
 
 /** Where the stand-in Tentacle keeps its files, what it advertises, and how it runs scripts. */
 export interface TentacleServicesOptions {
   /**
-   * Where script workspaces live (one directory per ticket). Default: a new temp dir (mkdtemp) removed by dispose().
-   * Scripts see `$TentacleHome` as its parent when it is named `Work` (a Tentacle's own layout, and the default's),
-   * otherwise as the directory itself.
+   * The agent's home, what scripts see as `$TentacleHome`: relative upload and download paths resolve against it,
+   * and transfers are confined to it (see `allowPathsOutsideHome`). Default: a new temp dir (mkdtemp) removed by
+   * dispose().
    */
+  home?: string;
+  /** Where script workspaces live (one directory per ticket). Default: `Work` in the home, as on a Tentacle. */
   workRoot?: string;
-  /** Uploads and downloads are confined to this directory; relative paths resolve against it. Default: a new temp dir removed by dispose(). */
+  /** Another name for `home`, from when transfers had a root of their own; `home` wins when both are given. */
   fileRoot?: string;
+  /**
+   * Let uploads and downloads reach any path, as a real Tentacle does (absolute paths anywhere, `..` out of the
+   * home). Default false: every path must stay inside the home, so a test cannot overwrite files elsewhere.
+   */
+  allowPathsOutsideHome?: boolean;
+  /**
+   * Write a ScriptFile whose name points outside the workspace (`../x`, `/tmp/x`) where it points, as a real
+   * Tentacle does. Default false: such a start is refused with an error.
+   */
+  allowScriptFilesOutsideWorkspace?: boolean;
+  /**
+   * At most this many scripts run at once; the others wait (Pending) as for an isolation mutex. Default: no cap,
+   * as on a Tentacle.
+   */
+  maxConcurrentScripts?: number;
   /** Capabilities to advertise; default ['IScriptService','IFileTransferService','IScriptServiceV2']. `false`: no ICapabilitiesServiceV2 at all (an old Tentacle). */
   capabilities?: readonly string[] | false;
   /** Offer IScriptServiceV2 (default true). With false it is also left out of the default capabilities. */
   scriptServiceV2?: boolean;
   /** The shell, default '/bin/bash'. */
   shell?: string;
-  /** Extra environment for scripts (on top of process.env, TentacleHome and TentacleJournal). */
+  /**
+   * Extra environment for scripts, on top of this process's environment (without its `HALIBUT_*` variables) and
+   * the `Tentacle*` variables a Tentacle sets (see {@link tentacleEnvironment}); these win.
+   */
   env?: Readonly<Record<string, string>>;
 }
 
@@ -37,17 +58,55 @@ export interface TentacleServicesOptions {
 export interface TentacleServices {
   /** Give this to `new ListeningAgent({ services })` (or spread into it). Keys: 'IScriptService', 'IScriptServiceV2' (unless disabled), 'IFileTransferService', 'ICapabilitiesServiceV2' (unless capabilities === false). */
   readonly services: Record<string, ServiceImplementation>;
+  /** How a Tentacle's Halibut runtime finds services and binds arguments; give it to the ListeningAgent as `binding`. */
+  readonly binding: RequestBinding;
+  /** The agent's home, `$TentacleHome` (symbolic links resolved). */
+  readonly home: string;
   /** The directory holding the script workspaces (symbolic links resolved). */
   readonly workRoot: string;
-  /** The directory transfers are confined to (symbolic links resolved). */
+  /** The directory transfers resolve against and are confined to: the same as `home`. */
   readonly fileRoot: string;
   /**
    * Scripts started so far (both services), for tests that assert a script ran exactly once. It counts starts
    * that created a script: a repeated V2 start of a known ticket does not count.
    */
   readonly scriptsStarted: number;
-  /** Kills every running script (process tree), waits for them to exit, removes temp dirs this object created. Idempotent. */
+  /**
+   * Kills every script still running (its whole process tree, and what any script left behind), waits for them to
+   * exit, removes temp dirs this object created. Idempotent.
+   */
   dispose(): Promise<void>;
+}
+
+/** The version of Tentacle this agent imitates, as scripts see it in `$TentacleVersion`. */
+export const IMITATED_TENTACLE_VERSION = '9.2.4304';
+
+/**
+ * The variables a Linux Tentacle sets for every script, with values for this agent: the paths are under the home
+ * (or where a Linux Tentacle is installed, `/opt/octopus/tentacle`, for the program paths, which do not exist
+ * here), the instance is `Tentacle`, the version {@link IMITATED_TENTACLE_VERSION}.
+ */
+export function tentacleEnvironment(home: string): Record<string, string> {
+  return {
+    TentacleHome: home,
+    TentacleJournal: join(home, 'DeploymentJournal.xml'),
+    TentacleApplications: join(home, 'Applications'),
+    TentacleInstanceName: 'Tentacle',
+    TentacleVersion: IMITATED_TENTACLE_VERSION,
+    TentacleExecutablePath: '/opt/octopus/tentacle/Tentacle',
+    TentacleProgramDirectoryPath: '/opt/octopus/tentacle',
+    AgentProgramDirectoryPath: '/opt/octopus/tentacle',
+    TentacleNetFrameworkDescription: '.NET 8.0.0',
+    TentacleCertificateSignatureAlgorithm: 'sha256RSA',
+    TentacleUseDefaultProxy: 'True',
+    TentacleProxyPort: '80',
+    CalamariPackageRetentionJournalPath: join(home, 'Calamari', 'PackageRetentionJournal.json'),
+  };
+}
+
+/** This process's environment without the `HALIBUT_*` variables that configure the library (never a script's business). */
+function inheritedEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.toUpperCase().startsWith('HALIBUT_')));
 }
 
 /**
@@ -56,48 +115,44 @@ export interface TentacleServices {
  *
  * **Warning: this runs whatever scripts a trusted client sends, as the user running this process, and reads and
  * writes files for it.** It is for tests and demos only. Serve it from a `ListeningAgent` bound to loopback
- * (its default) and trust only the thumbprint of a client you control. File transfers are confined to `fileRoot`,
- * but scripts are not confined at all.
+ * (its default) and trust only the thumbprint of a client you control. File transfers are confined to the home
+ * (unless `allowPathsOutsideHome`), but scripts are not confined at all.
  *
- * Call `dispose()` when done: it kills the scripts still running and removes the temporary directories. What a
- * script deliberately detaches from its output (`nohup daemon >/dev/null 2>&1 &`) outlives it, as on a Tentacle.
+ * Call `dispose()` when done: it kills every script still running, with everything it started (even what detached
+ * from its output, which would outlive it on a Tentacle), and removes the temporary directories.
  */
 export async function createTentacleServices(options: TentacleServicesOptions = {}): Promise<TentacleServices> {
   const created: string[] = [];
   try {
     let home: string;
-    let workRoot: string;
-    if (options.workRoot === undefined) {
-      // Laid out as a Tentacle home: workspaces under Work/, the home itself in $TentacleHome.
+    const chosenHome = options.home ?? options.fileRoot;
+    if (chosenHome === undefined) {
       home = await realpath(await mkdtemp(join(tmpdir(), 'halibut-tentacle-')));
       created.push(home);
-      workRoot = join(home, 'Work');
-      await mkdir(workRoot);
     } else {
-      await mkdir(options.workRoot, { recursive: true });
-      workRoot = await realpath(resolve(options.workRoot));
-      home = basename(workRoot) === 'Work' ? dirname(workRoot) : workRoot;
+      await mkdir(chosenHome, { recursive: true });
+      home = await realpath(resolve(chosenHome));
     }
-    let fileRoot: string;
-    if (options.fileRoot === undefined) {
-      fileRoot = await realpath(await mkdtemp(join(tmpdir(), 'halibut-files-')));
-      created.push(fileRoot);
-    } else {
-      await mkdir(options.fileRoot, { recursive: true });
-      fileRoot = await realpath(resolve(options.fileRoot));
-    }
+    const workRootPath = options.workRoot ?? join(home, 'Work');
+    await mkdir(workRootPath, { recursive: true });
+    const workRoot = await realpath(resolve(workRootPath));
+    const max = options.maxConcurrentScripts ?? Infinity;
+    if (!(max >= 1)) throw new RangeError(`maxConcurrentScripts must be at least 1, got ${max}`);
 
-    const host = new ScriptHost({
+    const runtime = new ScriptRuntime(Math.floor(max));
+    const hostOptions = {
       workRoot,
       shell: options.shell ?? '/bin/bash',
-      env: { ...process.env, TentacleHome: home, TentacleJournal: join(home, 'DeploymentJournal.xml'), ...options.env },
-    });
+      env: { ...inheritedEnvironment(), ...tentacleEnvironment(home), ...options.env },
+      runtime,
+      allowScriptFilesOutsideWorkspace: options.allowScriptFilesOutsideWorkspace ?? false,
+    };
     const v2 = options.scriptServiceV2 ?? true;
     const services: Record<string, ServiceImplementation> = {
-      [ServiceNames.ScriptService]: createScriptServiceV1(host),
-      [ServiceNames.FileTransferService]: createFileTransferService(fileRoot),
+      [ServiceNames.ScriptService]: createScriptServiceV1(new ScriptHost({ ...hostOptions, keepScriptState: false })),
+      [ServiceNames.FileTransferService]: createFileTransferService({ home, allowPathsOutsideHome: options.allowPathsOutsideHome ?? false }),
     };
-    if (v2) services[ServiceNames.ScriptServiceV2] = createScriptServiceV2(host);
+    if (v2) services[ServiceNames.ScriptServiceV2] = createScriptServiceV2(new ScriptHost({ ...hostOptions, keepScriptState: true }));
     if (options.capabilities !== false) {
       const capabilities = options.capabilities ?? [ServiceNames.ScriptService, ServiceNames.FileTransferService, ...(v2 ? [ServiceNames.ScriptServiceV2] : [])];
       services[ServiceNames.CapabilitiesServiceV2] = createCapabilitiesService(capabilities);
@@ -106,14 +161,16 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
     let disposed: Promise<void> | undefined;
     return {
       services,
+      binding: TENTACLE_BINDING,
+      home,
       workRoot,
-      fileRoot,
+      fileRoot: home,
       get scriptsStarted() {
-        return host.started;
+        return runtime.started;
       },
       dispose: () =>
         (disposed ??= (async () => {
-          await host.dispose();
+          await runtime.dispose();
           await removeAll(created);
         })()),
     };
