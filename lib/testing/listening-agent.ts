@@ -44,6 +44,11 @@ export interface ListeningAgentOptions {
   readTimeoutMs?: number;
   /** Largest decompressed request accepted. Default 64 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Turn Nagle's algorithm off on accepted connections. Default true. A Tentacle (Halibut's `TcpNoDelay` default)
+   * keeps Nagle on: pass false to behave like one, e.g. to measure connection setup as it is against a real agent.
+   */
+  tcpNoDelay?: boolean;
 }
 
 export interface AgentAddress {
@@ -81,6 +86,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
   readonly #requestIdleTimeoutMs: number;
   readonly #readTimeoutMs: number;
   readonly #maxMessageBytes: number;
+  readonly #tcpNoDelay: boolean;
   #server: Server | undefined;
 
   constructor(options: ListeningAgentOptions) {
@@ -93,6 +99,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#requestIdleTimeoutMs = options.requestIdleTimeoutMs ?? 600_000;
     this.#readTimeoutMs = options.readTimeoutMs ?? 60_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#tcpNoDelay = options.tcpNoDelay ?? true;
   }
 
   /** The agent certificate's SHA-1 thumbprint. */
@@ -167,9 +174,9 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
 
   #accept(socket: TLSSocket): void {
     this.#sockets.add(socket);
-    // Without this, MX-SERVER (a small write right after TLS 1.3's session tickets) waits for the client's delayed
-    // ACK: ~40 ms on every new connection.
-    socket.setNoDelay(true);
+    // With Nagle on, MX-SERVER (a small write right after TLS 1.3's session tickets) waits for the ACK of the
+    // tickets, which a client that sends MX-CLIENT too early delays (~40 ms on Linux): see docs/performance.md.
+    socket.setNoDelay(this.#tcpNoDelay);
     this.emit('connection');
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
