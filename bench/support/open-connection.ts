@@ -1,14 +1,23 @@
 // A new connection as the client opens one (TCP, mutual TLS with the pin, identification), without the pool.
 import { ClientConnection } from '../../lib/protocol/client-connection.js';
 import { dialTcp } from '../../lib/transport/tcp.js';
+import type { TLSSocket } from 'node:tls';
 import { secureSocket, type TlsOptions } from '../../lib/transport/tls.js';
 import type { BenchContext } from './context.js';
 import { rawConnect, readExact } from './raw-client.js';
 
-export async function openConnection(ctx: BenchContext, url: string, pin: string, tls: Pick<TlsOptions, 'maxVersion' | 'sessionTicketWaitMs'> = {}): Promise<ClientConnection> {
+/** `observe` sees the TLS socket as soon as the handshake is done, before identification. */
+export async function openConnection(
+  ctx: BenchContext,
+  url: string,
+  pin: string,
+  tls: Pick<TlsOptions, 'maxVersion' | 'sessionTicketWaitMs'> = {},
+  observe?: (socket: TLSSocket) => void,
+): Promise<ClientConnection> {
   const { hostname, port } = new URL(url);
   const tcp = await dialTcp({ host: hostname, port: Number(port) }, { connectTimeoutMs: 10_000 });
   const socket = await secureSocket(tcp, { cert: ctx.identity.cert, key: ctx.identity.key, pins: [pin], host: hostname, endpoint: url, handshakeTimeoutMs: 10_000, ...tls });
+  observe?.(socket);
   const connection = new ClientConnection(socket, {
     endpoint: url,
     clientThumbprint: ctx.identity.thumbprint,

@@ -14,10 +14,13 @@
  *   Not waiting adds the delayed-ACK time to every new connection.
  * - Nagle off: the listener would have answered at once, so waiting costs the tickets' arrival time, about one RTT.
  * - No tickets at all: waiting costs the whole bound.
- * So the wait is bounded by {@link DELAYED_ACK_MS}, the least the stall costs, and skipped when the handshake took
- * that long already (the tickets, about one handshake behind, would come too late to help): a wait never costs more
- * than the stall it avoids. TLS 1.2 needs none: its ticket comes inside the handshake, before the server's Finished,
- * and our first application bytes acknowledge it.
+ * So the wait is bounded by {@link DELAYED_ACK_MS}, the least the stall costs: a wait never costs more than the stall
+ * it avoids. Within that, about twice the handshake's duration: the tickets come about one handshake round trip after
+ * it, and a peer that sends none costs no more than that. On a path slower than the bound (RTT > 40 ms) the wait
+ * runs out before the tickets come: a Nagle-on listener is then no worse off than without it, a Nagle-off one pays
+ * the bound. The wait is not skipped for a slow handshake, because a busy client (many handshakes at once) has slow
+ * handshakes on any network, and Tentacles, the listeners that matter, keep Nagle on. TLS 1.2 needs no wait: its
+ * ticket comes inside the handshake, before the server's Finished, and our first application bytes acknowledge it.
  */
 import type { TLSSocket } from 'node:tls';
 
@@ -35,11 +38,10 @@ const MIN_WAIT_MS = 2;
 
 /**
  * How long to wait for session tickets after a handshake that took `handshakeMs` (from the first byte sent to
- * `secureConnect`): 0 unless TLS 1.3; otherwise about twice the handshake (the tickets come about one handshake
- * round trip after it), at most {@link DELAYED_ACK_MS}, and 0 when the handshake alone took that long.
+ * `secureConnect`): 0 unless TLS 1.3; otherwise twice the handshake, within [2 ms, {@link DELAYED_ACK_MS}].
  */
 export function ticketWaitMs(protocol: string | null, handshakeMs: number): number {
-  if (protocol !== 'TLSv1.3' || handshakeMs >= DELAYED_ACK_MS) return 0;
+  if (protocol !== 'TLSv1.3') return 0;
   return Math.min(DELAYED_ACK_MS, Math.max(MIN_WAIT_MS, Math.ceil(2 * handshakeMs)));
 }
 
