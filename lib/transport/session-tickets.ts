@@ -27,7 +27,10 @@ import type { TLSSocket } from 'node:tls';
 /** Linux's shortest delayed-ACK timeout (TCP_DELACK_MIN): the least a stall costs, and so the longest wait. */
 export const DELAYED_ACK_MS = 40;
 
-/** OpenSSL servers (Node's, .NET's on Linux) send two tickets, in one write. */
+/**
+ * OpenSSL servers (Node's, .NET's on Linux) send two tickets, in one write. Wait for the last, not the first: when
+ * they span two segments, the second is a small one, and Linux's Nagle holds the next small write until that is ACKed.
+ */
 const EXPECTED_TICKETS = 2;
 
 /** After one ticket, how long to give the next: written together, it is in the same read or right behind. */
