@@ -7,6 +7,7 @@ import { generateCertificate } from '../lib/index.js';
 import { codec } from './scenarios/codec.js';
 import { connectionSetup } from './scenarios/connection-setup.js';
 import { dataStreams } from './scenarios/data-streams.js';
+import { nagle } from './scenarios/nagle.js';
 import { parallelCalls, pooledCalls } from './scenarios/pooled-calls.js';
 import { poolVersusFresh } from './scenarios/pool-vs-fresh.js';
 import { scale } from './scenarios/scale.js';
@@ -30,6 +31,7 @@ const scenarios: Array<[string, () => Promise<ScenarioResult | ScenarioResult[]>
   ['upload', () => dataStreams(ctx, 'upload')],
   ['download', () => dataStreams(ctx, 'download')],
   ['setup', () => connectionSetup(ctx)],
+  ['nagle', () => nagle(ctx)],
   ['codec', () => codec(ctx)],
   ['pool', () => poolVersusFresh(ctx)],
   ['scale', () => scale(ctx)],

@@ -12,6 +12,8 @@ import { blocks } from './blocks.js';
 interface Config {
   trusted: string;
   agents: number;
+  /** Nagle off on the agents' connections (the agent's default); false behaves like a Tentacle. */
+  tcpNoDelay?: boolean;
 }
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
 const identity = await generateCertificate({ commonName: 'bench peer' });
@@ -32,7 +34,7 @@ const services = {
 const agents: ListeningAgent[] = [];
 const urls: string[] = [];
 for (let i = 0; i < config.agents; i++) {
-  const agent = new ListeningAgent({ certificate: identity, trustedThumbprints: [config.trusted], services });
+  const agent = new ListeningAgent({ certificate: identity, trustedThumbprints: [config.trusted], services, tcpNoDelay: config.tcpNoDelay ?? true });
   urls.push((await agent.listen({ host: '127.0.0.1', port: 0 })).url);
   agents.push(agent);
 }

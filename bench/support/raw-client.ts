@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { connect, type TLSSocket } from 'node:tls';
 import type { CertificateIdentity } from '../../lib/index.js';
 
-export function rawConnect(port: number, identity: CertificateIdentity, pin: string): Promise<TLSSocket> {
+export function rawConnect(port: number, identity: CertificateIdentity, pin: string, maxVersion?: 'TLSv1.2' | 'TLSv1.3'): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, cert: identity.cert, key: identity.key, rejectUnauthorized: false }, () => {
+    const socket = connect({ host: '127.0.0.1', port, cert: identity.cert, key: identity.key, rejectUnauthorized: false, ...(maxVersion === undefined ? {} : { maxVersion }) }, () => {
       const raw = socket.getPeerCertificate().raw;
       if (createHash('sha1').update(raw).digest('hex').toUpperCase() !== pin) return reject(new Error('pin mismatch'));
       socket.setNoDelay(true);

@@ -12,10 +12,13 @@ export interface Peer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/support/peer-process.ts in a child process, trusting `clientThumbprint`. */
-export async function spawnPeer(clientThumbprint: string, agents = 1): Promise<Peer> {
+/**
+ * Starts bench/support/peer-process.ts in a child process, trusting `clientThumbprint`. `tcpNoDelay: false` keeps
+ * Nagle on in its agents, as a Tentacle does (the raw baseline server keeps it off).
+ */
+export async function spawnPeer(clientThumbprint: string, agents = 1, options: { tcpNoDelay?: boolean } = {}): Promise<Peer> {
   const script = fileURLToPath(new URL('./peer-process.ts', import.meta.url));
-  const child = spawn(process.execPath, [...(process.env['HALIBUT_BENCH_PEER_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['HALIBUT_BENCH_PEER_PROF']] : []), '--import', 'tsx', script, JSON.stringify({ trusted: clientThumbprint, agents })], {
+  const child = spawn(process.execPath, [...(process.env['HALIBUT_BENCH_PEER_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['HALIBUT_BENCH_PEER_PROF']] : []), '--import', 'tsx', script, JSON.stringify({ trusted: clientThumbprint, agents, ...options })], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

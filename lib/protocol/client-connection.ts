@@ -8,6 +8,7 @@ import { writeCompressedMessage, readCompressedMessage } from './compressed-mess
 import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmptyControlLine, writeAll, ControlLineError } from './control-lines.js';
 import { IncomingStreams } from './data-stream-wire.js';
 import { writeDataStreams } from './data-stream-wire.js';
+import { ticketsSettled } from '../transport/session-tickets.js';
 import { ConnectionClosedError, AgentRejectedClientError, NotHalibutPeerError, ProtocolError } from './errors.js';
 import { bindStreams, decodeMessageInSlices, encodeRequest, type RequestMessage, type ResponseMessage } from './message-codec.js';
 
@@ -87,8 +88,14 @@ export class ClientConnection {
   async identify(): Promise<void> {
     const { endpoint, timeouts } = this.#options;
     const deadline = this.#deadline('identification', timeouts.identificationMs);
-    await writeAll(this.#socket, MX_LINE, deadline);
-    await writeAll(this.#socket, MX_CLIENT, deadline);
+    // Under TLS 1.3, speak only once the session tickets are in, so that our first segment acknowledges them and a
+    // listener with Nagle on answers at once (lib/transport/session-tickets.ts). The wait ends early if the socket
+    // closes; then the read below reports why, as it would have.
+    await ticketsSettled(this.#socket);
+    if (!this.closed) {
+      await writeAll(this.#socket, MX_LINE, deadline);
+      await writeAll(this.#socket, MX_CLIENT, deadline);
+    }
     let line: string | null;
     try {
       line = await readControlLine(this.#reader, deadline, 1024);

@@ -278,7 +278,8 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     this.#sockets.add(socket);
     this.emit('connection', socket);
     // Without this, MX-SERVER (a small write right after TLS 1.3's session tickets) waits for the client's delayed
-    // ACK: ~40 ms on every new connection, as it does on a real Tentacle.
+    // ACK (~40 ms) when the client sends MX-CLIENT before the tickets arrived, as on a real Tentacle; our client waits
+    // for them (lib/transport/session-tickets.ts), so it does not stall either way.
     if (this.tcpNoDelay) socket.setNoDelay(true);
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);

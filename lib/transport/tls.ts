@@ -9,6 +9,7 @@ import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
 import { NotTlsError, TlsHandshakeError } from './errors.js';
+import { ticketWaitMs, watchSessionTickets } from './session-tickets.js';
 
 const debug = createDebug('halibut:transport');
 
@@ -28,6 +29,13 @@ export interface TlsOptions {
   signal?: AbortSignal | undefined;
   /** Lowest TLS version offered. Default TLS 1.2; never lower. */
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** Highest TLS version offered. Default TLS 1.3. */
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /**
+   * The longest wait for TLS 1.3 session tickets before identification (see `session-tickets.ts`). Default: derived
+   * from the handshake's duration, at most 40 ms.
+   */
+  sessionTicketWaitMs?: number | undefined;
 }
 
 /** What a handshake's errors and timeout are reported against. */
@@ -47,14 +55,19 @@ const NOT_TLS_CODES = new Set([
   'ERR_SSL_RECORD_LAYER_FAILURE',
 ]);
 
-/** Runs the TLS handshake over `socket` and checks the pin. Destroys the socket on any failure. */
-export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSocket> {
-  return runHandshake(
+/**
+ * Runs the TLS handshake over `socket` and checks the pin. Destroys the socket on any failure. Under TLS 1.3 it also
+ * starts watching for the session tickets, which identification waits for (`ticketsSettled`).
+ */
+export async function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSocket> {
+  const started = performance.now();
+  const tls = await runHandshake(
     socket,
     {
       cert: options.cert,
       key: options.key,
       minVersion: options.minVersion ?? 'TLSv1.2',
+      ...(options.maxVersion === undefined ? {} : { maxVersion: options.maxVersion }),
       // Trust is decided by the pin alone, as Halibut does; chain and name checks would reject every Tentacle.
       rejectUnauthorized: false,
       // The pin is checked on the first handshake; a renegotiation could present another certificate afterwards.
@@ -70,6 +83,10 @@ export function secureSocket(socket: Socket, options: TlsOptions): Promise<TLSSo
       checkPin(peer.raw, options.pins, options.endpoint);
     },
   );
+  // Still in the turn that completed the handshake: the tickets cannot have been read yet.
+  const protocol = tls.getProtocol();
+  watchSessionTickets(tls, protocol === 'TLSv1.3' ? (options.sessionTicketWaitMs ?? ticketWaitMs(protocol, performance.now() - started)) : 0);
+  return tls;
 }
 
 /**
