@@ -26,13 +26,9 @@ import { resolveOptions, type HalibutClientOptions, type ResolvedClientOptions }
 import type { CallEvent, ClientEvents } from './client-events.js';
 import { isInitializationFailure, isRetryableBeforeRequest, resolveRetry, RETRY_DEFAULTS, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import { createServiceProxy, type ServiceProxy } from './service-proxy.js';
+import { abortReason, addAbortListener, isAborted } from '../util/abort.js';
 
 const debug = createDebug('halibut:client');
-
-/** Reads the flag through a call so that TypeScript does not narrow it across awaits. */
-function aborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
-}
 
 /** What to call: the service's interface name and the method's .NET (synchronous) name. */
 export interface CallRequest {
@@ -118,7 +114,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     const progress = { attempts: 0, requestStarted: false };
     this.emit('callStarted', event);
     try {
-      if (aborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
+      if (isAborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
       const result = await this.#exchange(ep, message, retry, signal, progress);
       // The event's fields written out rather than spread: a spread copy is the slower way to build the same object.
       const { endpoint: url, service, method, callId } = event;
@@ -141,7 +137,8 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   ): Promise<unknown> {
     const lease = await this.#checkOut(ep, message.id, retry, signal, progress);
     const connection = lease.connection;
-    const onAbort = signal === undefined ? undefined : this.#discardOnAbort(connection, ep, signal, progress);
+    // Throws the connection away when the call's signal fires: a read waiting on the agent ends at once.
+    const onAbort = addAbortListener(signal, () => this.#pool.discard(connection, 'aborted', new CallAbortedError(ep.url, progress.requestStarted, signal?.reason)));
     try {
       const { response, incoming } = await connection.exchange(message, () => {
         progress.requestStarted = true;
@@ -152,18 +149,11 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       return response.result;
     } catch (err) {
       // A remote error ends a complete exchange: the connection was already checked in.
-      if (!(err instanceof RemoteError)) this.#pool.discard(connection, aborted(signal) ? 'aborted' : 'error', err instanceof Error ? err : undefined);
+      if (!(err instanceof RemoteError)) this.#pool.discard(connection, isAborted(signal) ? 'aborted' : 'error', err instanceof Error ? err : undefined);
       throw err;
     } finally {
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      onAbort[Symbol.dispose]();
     }
-  }
-
-  /** Throws the connection away when the call's signal fires; returns the listener, to be removed afterwards. */
-  #discardOnAbort(connection: ClientConnection, ep: ResolvedEndpoint, signal: AbortSignal, progress: { requestStarted: boolean }): () => void {
-    const onAbort = (): void => this.#pool.discard(connection, 'aborted', new CallAbortedError(ep.url, progress.requestStarted, signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    return onAbort;
   }
 
   /**
@@ -194,9 +184,9 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     }
     if (lease !== undefined) {
       // As p-retry does after an attempt: an abort (or close) that came meanwhile fails the call.
-      if (aborted(signal) || closing.aborted) {
+      if (isAborted(signal) || closing.aborted) {
         this.#pool.discard(lease.connection, 'aborted');
-        throw aborted(signal) ? signal?.reason : closing.reason;
+        throw isAborted(signal) ? signal?.reason : closing.reason;
       }
       return lease;
     }
@@ -229,11 +219,11 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     );
     const forward = (): void => gate.abort(retrySignal.reason);
     if (retrySignal.aborted) forward();
-    else retrySignal.addEventListener('abort', forward, { once: true });
+    const forwarding = addAbortListener(retrySignal, forward);
     try {
       return await retried;
     } finally {
-      retrySignal.removeEventListener('abort', forward);
+      forwarding[Symbol.dispose]();
     }
   }
 
@@ -245,7 +235,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     } catch (err) {
       // A pin failure or repeated failures to initialise make every pooled connection to the endpoint suspect.
       if (err instanceof CertificateMismatchError || (isInitializationFailure(err) && ++failures.initialization === 2)) this.#pool.clear(ep.key);
-      if (aborted(signal) || !isRetryableBeforeRequest(err)) throw new AbortError(err as Error);
+      if (isAborted(signal) || !isRetryableBeforeRequest(err)) throw new AbortError(err as Error);
       throw err;
     }
   }
@@ -254,7 +244,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   #finalError(err: unknown, ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: { attempts: number; requestStarted: boolean }, elapsedMs: number): Error {
     if (err instanceof RemoteError) return err;
     let error: unknown = err;
-    if (aborted(signal) && !(error instanceof CallAbortedError)) error = new CallAbortedError(ep.url, progress.requestStarted, signal?.reason);
+    if (isAborted(signal) && !(error instanceof CallAbortedError)) error = new CallAbortedError(ep.url, progress.requestStarted, signal?.reason);
     if (!(error instanceof Error)) return new Error(String(error));
     if (error instanceof HalibutError) {
       error.connectionState = progress.requestStarted ? 'unknown' : 'connecting';
@@ -303,11 +293,11 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     }
     const onAbort = (): void => this.#pool.destroyInUse(new ClientClosedError());
     if (signal.aborted) onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    const listener = addAbortListener(signal, onAbort);
     try {
       await this.#pool.drained();
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      listener[Symbol.dispose]();
     }
   }
 
@@ -393,8 +383,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       maxDepth: o.maxDepth,
       compressionLevel: o.compressionLevel,
     });
-    const onAbort = (): void => connection.destroy(signal?.reason instanceof Error ? signal.reason : new Error('Aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const onAbort = addAbortListener(signal, () => connection.destroy(abortReason(signal)));
     try {
       await connection.identify();
       debug('connection %d to %s identified (%s)', connection.id, ep.url, tls.getProtocol());
@@ -403,7 +392,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       connection.destroy();
       throw err;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      onAbort[Symbol.dispose]();
     }
   }
 

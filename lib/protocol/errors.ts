@@ -34,6 +34,17 @@ export class DataStreamError extends ProtocolError {
 
 export { PhaseTimeoutError } from '../errors.js';
 
+/**
+ * The one place a socket's own error becomes ours: a {@link HalibutError} passes through as it is, anything else
+ * (a reset, a TLS record that fails its check, a write after the peer left) becomes a {@link ConnectionClosedError}
+ * whose cause is the original. `doing` says what the connection was doing, e.g. `while sending`.
+ */
+export function connectionFailed(err: Error, doing?: string): HalibutError {
+  if (err instanceof HalibutError) return err;
+  const what = (err as NodeJS.ErrnoException).code ?? err.message;
+  return new ConnectionClosedError(`The connection failed${doing === undefined ? '' : ` ${doing}`}: ${what}`, { cause: err });
+}
+
 /** The peer answered identification with something that is not Halibut (e.g. an HTTP response). */
 export class NotHalibutPeerError extends ProtocolError {
   override readonly code: string = 'ERR_NOT_HALIBUT';

@@ -30,6 +30,7 @@ import type {
   UploadOptions,
   UploadSource,
 } from './types.js';
+import { addAbortListener } from '../util/abort.js';
 
 export interface TentacleClientOptions {
   /** How long an agent's capabilities are remembered. Default 600 000 ms, as Octopus caches them. */
@@ -85,8 +86,9 @@ export class TentacleClient {
     const cancel = new AbortController();
     const timedOut = { value: false };
     const onAbort = (): void => cancel.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Synchronously when it has already fired, so that a run given a fired signal never starts anything.
     if (options.signal?.aborted === true) onAbort();
+    const abortListener = addAbortListener(options.signal, onAbort);
     const timer =
       options.timeoutMs === undefined
         ? undefined
@@ -137,7 +139,7 @@ export class TentacleClient {
         return result;
       } finally {
         clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        abortListener[Symbol.dispose]();
       }
     }, (reason) => cancel.abort(reason));
   }

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
+import { addAbortListener } from '../../util/abort.js';
 
 /** Served besides Tentacle's services: the simplest call there is, for checking connectivity and trust. */
 const EXTRA_SERVICES: Record<string, ServiceImplementation> = {
@@ -113,8 +114,7 @@ Example:
     );
 
     await new Promise<void>((resolve) => {
-      if (io.interrupted.aborted) resolve();
-      else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
+      addAbortListener(io.interrupted, resolve);
     });
     await started.close();
     io.err('agent stopped\n');

@@ -4,6 +4,7 @@
  * shared ones that arrive after it (as the async reader-writer lock a Tentacle uses does), and nobody starves.
  */
 import { ScriptIsolationLevel } from '../../contracts/index.js';
+import { withDeadline } from '../../util/abort.js';
 
 /** The mutex was not acquired within the timeout. */
 export class MutexTimeoutError extends Error {
@@ -63,37 +64,24 @@ export class IsolationMutexes {
     if (lock.queue.length === 0 && this.#canEnter(lock, exclusive)) return Promise.resolve(this.#enter(name, lock, exclusive, options.owner));
 
     options.onWait(waitMessage(lock, exclusive));
-    return new Promise<Release>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        options.signal.removeEventListener('abort', onAbort);
-      };
-      const giveUp = (error: Error): void => {
-        const at = lock.queue.indexOf(waiter);
-        if (at < 0) return;
-        lock.queue.splice(at, 1);
-        settle();
-        reject(error);
-        // The one that left may have been what held back those behind it.
-        this.#pump(name, lock);
-      };
-      const onAbort = (): void => giveUp(new MutexCanceledError(name));
+    const ms = options.timeoutMs > 0 ? Math.min(options.timeoutMs, MAX_TIMER_MS) : undefined;
+    const expired = (): Error => new MutexTimeoutError(name, ms ?? 0);
+    // The signal's reason is the caller's; what the waiting script is told is that its turn was cancelled.
+    const aborted = (): Error => new MutexCanceledError(name);
+    return withDeadline<Release>({ timeoutMs: ms, expired, aborted, unref: true }, options.signal, (settle) => {
       const waiter: Waiter = {
         exclusive,
         owner: options.owner,
-        grant: () => {
-          settle();
-          resolve(this.#enter(name, lock, exclusive, options.owner));
-        },
+        grant: () => settle.resolve(this.#enter(name, lock, exclusive, options.owner)),
       };
       lock.queue.push(waiter);
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      if (options.timeoutMs > 0) {
-        const ms = Math.min(options.timeoutMs, MAX_TIMER_MS);
-        timer = setTimeout(() => giveUp(new MutexTimeoutError(name, ms)), ms);
-        timer.unref();
-      }
+      return (failure) => {
+        if (failure === undefined) return;
+        const at = lock.queue.indexOf(waiter);
+        if (at >= 0) lock.queue.splice(at, 1);
+        // The one that left may have been what held back those behind it.
+        this.#pump(name, lock);
+      };
     });
   }
 
