@@ -16,7 +16,7 @@ export {
   type FriendlyPage,
   type PresentedCertificate,
 } from './discovery/index.js';
-export { HalibutError, PhaseTimeoutError } from './errors.js';
+export { HalibutError, PhaseTimeoutError, type CallContext, type ErrorCode, type HalibutErrorOptions, type Phase } from './errors.js';
 export {
   ConnectError,
   HostNotFoundError,
@@ -27,6 +27,9 @@ export {
   ProxyRefusedError,
   TlsHandshakeError,
   matchesNoProxy,
+  type ConnectErrorCode,
+  type ProxyErrorCode,
+  type TlsHandshakeErrorCode,
   type ProxyOption,
   type ProxySettings,
 } from './transport/index.js';
@@ -61,5 +64,7 @@ export {
   ServiceNotFoundError,
   TimeSpan,
   dotnetObject,
+  type ProtocolErrorCode,
+  type RemoteErrorCode,
   type ServerError,
 } from './protocol/index.js';

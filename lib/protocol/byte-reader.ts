@@ -6,13 +6,16 @@
  * pulls from the socket only when a parser asks (so TCP backpressure works) and keeps what was handed back.
  */
 import type { Duplex } from 'node:stream';
+import type { Phase } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { connectionFailed, ConnectionClosedError, PhaseTimeoutError } from './errors.js';
 
 /** How long a single read may wait, and what to call the phase if it times out. */
 export interface ReadDeadline {
+  /** Milliseconds; `Infinity` for none. */
   timeoutMs: number;
-  phase: string;
+  /** What a timeout is reported as. */
+  phase: Phase;
 }
 
 export class ByteReader {

@@ -71,7 +71,7 @@ function writeDeadline(socket: Socket): DeadlineTimer {
 
 /** A line that was too long or ended without CRLF; carries what was seen so callers can show it. */
 export class ControlLineError extends ProtocolError {
-  override readonly code: string = 'ERR_CONTROL_LINE';
+  override readonly code = 'ERR_CONTROL_LINE' as const;
   constructor(
     message: string,
     /** The start of what the peer sent, as text. */

@@ -1,18 +1,21 @@
 import { HalibutError } from '../errors.js';
 
+/** A {@link ProtocolError}'s code: its own or one of its subclasses'. */
+export type ProtocolErrorCode = 'ERR_PROTOCOL' | 'ERR_MESSAGE_FORMAT' | 'ERR_MESSAGE_TOO_LARGE' | 'ERR_CONNECTION_CLOSED' | 'ERR_DATA_STREAM' | 'ERR_NOT_HALIBUT' | 'ERR_AGENT_REJECTED_CLIENT' | 'ERR_CONTROL_LINE';
+
 /** The peer broke the Halibut protocol: unexpected control line, malformed message, bad data-stream framing. */
 export class ProtocolError extends HalibutError {
-  readonly code: string = 'ERR_PROTOCOL';
+  readonly code: ProtocolErrorCode = 'ERR_PROTOCOL';
 }
 
 /** A message could not be decoded: bad DEFLATE data, malformed BSON, or BSON we do not support. */
 export class MessageFormatError extends ProtocolError {
-  override readonly code: string = 'ERR_MESSAGE_FORMAT';
+  override readonly code = 'ERR_MESSAGE_FORMAT' as const;
 }
 
 /** A message exceeded a configured bound (decompressed size or nesting depth). */
 export class MessageTooLargeError extends ProtocolError {
-  override readonly code: string = 'ERR_MESSAGE_TOO_LARGE';
+  override readonly code = 'ERR_MESSAGE_TOO_LARGE' as const;
   constructor(
     message: string,
     /** The limit that was exceeded, in bytes or levels. */
@@ -24,12 +27,12 @@ export class MessageTooLargeError extends ProtocolError {
 
 /** The connection ended (EOF, reset or local destroy) while a message, line or data stream was being read. */
 export class ConnectionClosedError extends ProtocolError {
-  override readonly code: string = 'ERR_CONNECTION_CLOSED';
+  override readonly code = 'ERR_CONNECTION_CLOSED' as const;
 }
 
 /** A data stream's body or trailer did not match its declared length, or it was read out of order. */
 export class DataStreamError extends ProtocolError {
-  override readonly code: string = 'ERR_DATA_STREAM';
+  override readonly code = 'ERR_DATA_STREAM' as const;
 }
 
 export { PhaseTimeoutError } from '../errors.js';
@@ -47,7 +50,7 @@ export function connectionFailed(err: Error, doing?: string): HalibutError {
 
 /** The peer answered identification with something that is not Halibut (e.g. an HTTP response). */
 export class NotHalibutPeerError extends ProtocolError {
-  override readonly code: string = 'ERR_NOT_HALIBUT';
+  override readonly code = 'ERR_NOT_HALIBUT' as const;
   constructor(
     message: string,
     /** The first line the peer sent, as received (Latin-1), possibly truncated. */
@@ -62,7 +65,7 @@ export class NotHalibutPeerError extends ProtocolError {
  * when it does not trust the client certificate's thumbprint.
  */
 export class AgentRejectedClientError extends ProtocolError {
-  override readonly code: string = 'ERR_AGENT_REJECTED_CLIENT';
+  override readonly code = 'ERR_AGENT_REJECTED_CLIENT' as const;
   constructor(
     message: string,
     /** Our certificate's thumbprint, which the agent must trust. */
