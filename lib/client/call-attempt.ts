@@ -18,7 +18,7 @@ import { addAbortListener, isAborted } from '../util/abort.js';
 import type { CallEvent, ClientEvents } from './client-events.js';
 import type { Connector } from './connector.js';
 import type { ResolvedEndpoint } from './endpoint.js';
-import { CallAbortedError, CallTimeoutError } from './errors.js';
+import { callStopped } from './errors.js';
 import { isInitializationFailure, isRetryableBeforeRequest, type ResolvedRetryOptions } from './retry.js';
 
 const debug = createDebug('halibut:client');
@@ -235,13 +235,9 @@ export class CallAttempt {
 
   /** The error the call was stopped with, as of now: a timeout (its own, or a signal's) or an abort. */
   #abortError(): HalibutError {
-    const reason: unknown = this.#callerSignal?.reason;
-    if (this.#timedOut) return new CallTimeoutError(this.endpoint, this.#timeoutMs ?? 0, this.requestStarted, { call: this.context });
-    if (isTimeoutReason(reason)) {
-      const { context } = this;
-      return new CallTimeoutError(this.endpoint, Math.round(context.elapsedMs), this.requestStarted, { cause: reason, call: context });
-    }
-    return new CallAbortedError(this.endpoint, this.requestStarted, reason, this.context);
+    const call = this.context;
+    const ownTimeoutMs = this.#timedOut ? this.#timeoutMs : undefined;
+    return callStopped(this.endpoint, this.#callerSignal?.reason, { requestStarted: call.requestStarted, elapsedMs: call.elapsedMs, ownTimeoutMs, call });
   }
 
   /** Turns whatever ended the call into the error the caller sees, saying how far it got. */
@@ -251,11 +247,6 @@ export class CallAttempt {
     if (err instanceof HalibutError) return inCall(err, this.context);
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-/** A signal's reason that says its time ran out: `AbortSignal.timeout()`'s, or a call's own deadline. */
-function isTimeoutReason(reason: unknown): boolean {
-  return (reason instanceof DOMException && reason.name === 'TimeoutError') || reason instanceof CallTimeoutError;
 }
 
 /**

@@ -60,3 +60,29 @@ export class CallTimeoutError extends PhaseTimeoutError {
     );
   }
 }
+
+/**
+ * The error a call (or the rest of its work, such as reading a download) is stopped with: a
+ * {@link CallTimeoutError} when its own limit of `ownTimeoutMs` passed or when the signal's `reason` says its time
+ * ran out (`AbortSignal.timeout()`), otherwise a {@link CallAbortedError}.
+ */
+export function callStopped(
+  endpoint: string,
+  reason: unknown,
+  stop: { requestStarted: boolean; elapsedMs: number; ownTimeoutMs?: number | undefined; call?: CallContext | undefined },
+): CallAbortedError | CallTimeoutError {
+  const { requestStarted, call } = stop;
+  if (stop.ownTimeoutMs !== undefined) return new CallTimeoutError(endpoint, stop.ownTimeoutMs, requestStarted, { call });
+  if (isTimeoutReason(reason)) return new CallTimeoutError(endpoint, Math.round(stop.elapsedMs), requestStarted, { cause: reason, call });
+  return new CallAbortedError(endpoint, requestStarted, reason, call);
+}
+
+/** A signal's reason that says its time ran out: `AbortSignal.timeout()`'s, or a call's own deadline. */
+function isTimeoutReason(reason: unknown): boolean {
+  return (reason instanceof DOMException && reason.name === 'TimeoutError') || reason instanceof CallTimeoutError;
+}
+
+/** True for an error that says a call was stopped by its caller or its time limit (not that it failed). */
+export function isCallStopped(error: unknown): error is CallAbortedError | CallTimeoutError {
+  return error instanceof CallAbortedError || error instanceof CallTimeoutError;
+}

@@ -4,7 +4,7 @@
  */
 import type { HalibutClient } from '../client/halibut-client.js';
 import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
-import { CallAbortedError } from '../client/errors.js';
+import { isCallStopped } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
 import { ServiceNames } from '../contracts/services.js';
 import { newScriptTicket } from '../contracts/ticket.js';
@@ -120,7 +120,7 @@ export class TentacleClient {
           service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
         } catch (err) {
           // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
-          if (!(err instanceof CallAbortedError) || !cancel.signal.aborted) throw err;
+          if (!isCallStopped(err) || !cancel.signal.aborted) throw err;
           if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
           return { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
         }

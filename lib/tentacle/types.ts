@@ -101,7 +101,13 @@ export interface TransferProgress {
   total: number | undefined;
 }
 
+/** How a file is uploaded: limits, cancellation, progress. */
 export interface UploadOptions extends Pick<CallOptions, 'signal'> {
+  /**
+   * The longest the upload may take, connecting and sending every byte included; then it fails with
+   * `CallTimeoutError` (which says whether the request had started). No limit by default.
+   */
+  timeoutMs?: number;
   /** Needed when the source is a Readable: the exact number of bytes it will produce. */
   length?: number;
   /** Called as bytes go out (at most every 64 KiB and once at the end). */
@@ -117,7 +123,14 @@ export interface UploadedFile {
   length: number;
 }
 
+/** How a file is downloaded: limits, cancellation, progress. */
 export interface DownloadOptions extends Pick<CallOptions, 'signal'> {
+  /**
+   * The longest the download may take, connecting and receiving every byte included; then it fails with
+   * `CallTimeoutError` and nothing is left under the destination's name. No limit by default.
+   */
+  timeoutMs?: number;
+  /** Called as bytes arrive (at most every 64 KiB and once at the end). */
   onProgress?: (progress: TransferProgress) => void;
 }
 
