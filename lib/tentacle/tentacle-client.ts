@@ -56,7 +56,10 @@ export class TentacleClient {
   readonly #startWaitMs: number;
   readonly #idempotentAttempts: number;
   readonly #cancelTimeoutMs: number;
+  /** Script runs in progress, so that closing can stop them on the agent first. */
+  readonly #runs = new Set<ScriptRun>();
 
+  /** Uses `client` for every call; closing this TentacleClient closes `client` too. */
   constructor(client: HalibutClient, options: TentacleClientOptions = {}) {
     this.halibut = client;
     this.#capabilities = new CapabilitiesCache(client, positive(options.capabilitiesCacheMs, 600_000, 'capabilitiesCacheMs', true));
@@ -97,7 +100,7 @@ export class TentacleClient {
             cancel.abort(new Error('timeout'));
           }, positive(options.timeoutMs, 0, 'timeoutMs', false));
 
-    return new ScriptRunHandle(async (emit) => {
+    const run = new ScriptRunHandle(async (emit) => {
       const reader = new LogLineReader(options.keepServiceMessages === true);
       let lineCount = 0;
       const ctx: ExecutionContext = {
@@ -142,6 +145,29 @@ export class TentacleClient {
         abortListener[Symbol.dispose]();
       }
     }, (reason) => cancel.abort(reason));
+    this.#runs.add(run);
+    const forget = (): void => {
+      this.#runs.delete(run);
+    };
+    run.result.then(forget, forget);
+    return run;
+  }
+
+  /**
+   * Closes the client: script runs still in progress are cancelled (each stopped on the agent and its workspace
+   * cleaned up, as `run.cancel()` does) and awaited, then the {@link HalibutClient} it was given is closed. Share one
+   * HalibutClient between several TentacleClients only if you close it yourself, not through them.
+   */
+  async close(): Promise<void> {
+    const runs = [...this.#runs];
+    for (const run of runs) run.cancel(new Error('The TentacleClient was closed'));
+    await Promise.allSettled(runs.map((run) => run.result));
+    await this.halibut.close();
+  }
+
+  /** Closes the client (see {@link close}), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**

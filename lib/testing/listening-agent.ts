@@ -161,6 +161,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Stops listening and closes every connection (see {@link close}), for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -24,6 +24,7 @@ export interface StartedTentacleAgent {
   endpoint: { url: string; thumbprint: string };
   /** Closes the agent, then disposes the services (killing running scripts). Idempotent. */
   close(): Promise<void>;
+  /** The same as {@link close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 

@@ -46,6 +46,8 @@ export interface TentacleServices {
   readonly scriptsStarted: number;
   /** Kills every running script (process tree), waits for them to exit, removes temp dirs this object created. Idempotent. */
   dispose(): Promise<void>;
+  /** The same as {@link dispose}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -102,6 +104,11 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
     }
 
     let disposed: Promise<void> | undefined;
+    const dispose = (): Promise<void> =>
+      (disposed ??= (async () => {
+        await host.dispose();
+        await removeAll(created);
+      })());
     return {
       services,
       workRoot,
@@ -109,11 +116,8 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
       get scriptsStarted() {
         return host.started;
       },
-      dispose: () =>
-        (disposed ??= (async () => {
-          await host.dispose();
-          await removeAll(created);
-        })()),
+      dispose,
+      [Symbol.asyncDispose]: dispose,
     };
   } catch (error) {
     await removeAll(created);
