@@ -172,7 +172,8 @@ export class TentacleClient {
 
   /**
    * Sends a file to the agent, streamed, and checks the SHA-1 and length the agent reports against the bytes sent.
-   * A relative `remotePath` is resolved by the agent (against the Tentacle's home directory).
+   * A relative `remotePath` is resolved by the agent (against the Tentacle's home directory). `options.timeoutMs`
+   * bounds the whole upload (then `CallTimeoutError`); `options.signal` cancels it (`CallAbortedError`).
    */
   uploadFile(endpoint: Endpoint, remotePath: string, source: UploadSource, options?: UploadOptions): Promise<UploadedFile> {
     return uploadFile(this.halibut, endpoint, remotePath, source, options);
@@ -181,6 +182,8 @@ export class TentacleClient {
   /**
    * Fetches a file from the agent into a local file (written under a temporary name and renamed when complete) or
    * a Writable. A file the agent does not have rejects with RemoteFileNotFoundError and writes nothing.
+   * `options.timeoutMs` bounds the whole download, body included (then `CallTimeoutError`); `options.signal` cancels
+   * it, mid-stream too (`CallAbortedError`).
    */
   downloadFile(endpoint: Endpoint, remotePath: string, destination: DownloadDestination, options?: DownloadOptions): Promise<DownloadedFile> {
     return downloadFile(this.halibut, endpoint, remotePath, destination, options);
