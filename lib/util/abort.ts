@@ -79,12 +79,14 @@ export function withDeadline<T>(deadline: DeadlineOptions, signal: AbortSignal |
       return;
     }
     let settled = false;
+    let failure: Error | undefined;
     let cleanup: Cleanup | undefined;
     let timer: NodeJS.Timeout | undefined;
     let listener: Disposable = NOTHING;
     const finish = (error: Error | undefined, value?: T): void => {
       if (settled) return;
       settled = true;
+      failure = error;
       clearTimeout(timer);
       listener[Symbol.dispose]();
       if (cleanup !== undefined) cleanup(error);
@@ -100,7 +102,7 @@ export function withDeadline<T>(deadline: DeadlineOptions, signal: AbortSignal |
     try {
       const undo = work({ resolve: (value) => finish(undefined, value), reject: (error) => finish(error) });
       // Settled while starting (e.g. the work found its answer at once): its cleanup is still owed.
-      if (settled) undo?.(undefined);
+      if (settled) undo?.(failure);
       else cleanup = undo;
     } catch (err) {
       finish(err instanceof Error ? err : new Error(String(err)));
