@@ -69,7 +69,7 @@ export type ErrorCode =
 export type Phase = 'connect' | 'proxy' | 'handshake' | 'identification' | 'heartbeat' | 'write' | 'response' | 'read' | 'call' | 'request' | 'next' | 'quiet';
 
 /** How far a call got: what the error a call finally fails with says about it. */
-export interface CallContext {
+export interface CallProgress {
   /** Connection attempts made, the first included. */
   attempts: number;
   /** Milliseconds from the start of the call to its failure. */
@@ -83,7 +83,7 @@ export interface HalibutErrorOptions {
   /** The failure underneath, kept as `cause`. */
   cause?: unknown;
   /** Given when the error is what a call fails with: its attempts, time and whether the request started. */
-  call?: CallContext | undefined;
+  call?: CallProgress | undefined;
 }
 
 /** Base class of every error this library throws on purpose. */
@@ -109,13 +109,13 @@ export abstract class HalibutError extends Error {
 }
 
 /** What a call's context adds to the end of its error's message. */
-function describeCall(call: CallContext): string {
+function describeCall(call: CallProgress): string {
   if (call.requestStarted) return ' [the request had started: the agent may have run it]';
   const attempts = call.attempts === 1 ? '1 attempt' : `${call.attempts} attempts`;
   return ` [${attempts} over ${(call.elapsedMs / 1000).toFixed(1)} s; the request never reached the agent]`;
 }
 
-function defineCall(error: HalibutError, call: CallContext): void {
+function defineCall(error: HalibutError, call: CallProgress): void {
   const fields = { connectionState: call.requestStarted ? 'unknown' : 'connecting', attempts: call.attempts, elapsedMs: Math.round(call.elapsedMs) };
   for (const [key, value] of Object.entries(fields)) Object.defineProperty(error, key, { value, enumerable: true, writable: false, configurable: true });
 }
@@ -128,7 +128,7 @@ function defineCall(error: HalibutError, call: CallContext): void {
  * A copy rather than the same error edited: the failure itself was already handed out (to the pool's and the
  * client's event listeners, to `debug`), and an error must not change under whoever holds it.
  */
-export function inCall<E extends HalibutError>(error: E, call: CallContext): E {
+export function inCall<E extends HalibutError>(error: E, call: CallProgress): E {
   const copy = Object.create(Object.getPrototypeOf(error) as object) as E;
   for (const key of Reflect.ownKeys(error)) Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
   const message = error.message + describeCall(call);

@@ -16,7 +16,7 @@ export {
   type FriendlyPage,
   type PresentedCertificate,
 } from './discovery/index.js';
-export { HalibutError, PhaseTimeoutError, type CallContext, type ErrorCode, type HalibutErrorOptions, type Phase } from './errors.js';
+export { HalibutError, PhaseTimeoutError, type CallProgress, type ErrorCode, type HalibutErrorOptions, type Phase } from './errors.js';
 export {
   ConnectError,
   HostNotFoundError,

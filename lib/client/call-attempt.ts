@@ -7,7 +7,7 @@
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import { CertificateMismatchError } from '../certificates/pinning.js';
-import { HalibutError, inCall, type CallContext } from '../errors.js';
+import { HalibutError, inCall, type CallProgress } from '../errors.js';
 import type { ConnectionPool, Lease } from '../pool/connection-pool.js';
 import type { ClientConnection } from '../protocol/client-connection.js';
 import type { IncomingStreams } from '../protocol/data-stream-wire.js';
@@ -98,7 +98,7 @@ export class CallAttempt {
   }
 
   /** How far the call has got, as its errors report it. */
-  get context(): CallContext {
+  get progress(): CallProgress {
     return { attempts: this.attempts, elapsedMs: performance.now() - this.startedAt, requestStarted: this.requestStarted };
   }
 
@@ -235,7 +235,7 @@ export class CallAttempt {
 
   /** The error the call was stopped with, as of now: a timeout (its own, or a signal's) or an abort. */
   #abortError(): HalibutError {
-    const call = this.context;
+    const call = this.progress;
     const ownTimeoutMs = this.#timedOut ? this.#timeoutMs : undefined;
     return callStopped(this.endpoint, this.#callerSignal?.reason, { requestStarted: call.requestStarted, elapsedMs: call.elapsedMs, ownTimeoutMs, call });
   }
@@ -244,7 +244,7 @@ export class CallAttempt {
   #failure(err: unknown): Error {
     if (err instanceof RemoteError) return err;
     if (isAborted(this.#signal)) return this.#abortError();
-    if (err instanceof HalibutError) return inCall(err, this.context);
+    if (err instanceof HalibutError) return inCall(err, this.progress);
     return err instanceof Error ? err : new Error(String(err));
   }
 }

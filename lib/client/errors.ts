@@ -1,4 +1,4 @@
-import { HalibutError, PhaseTimeoutError, type CallContext } from '../errors.js';
+import { HalibutError, PhaseTimeoutError, type CallProgress } from '../errors.js';
 
 /** The client was closed; no further calls can be made with it. */
 export class ClientClosedError extends HalibutError {
@@ -22,7 +22,7 @@ export class CallAbortedError extends HalibutError {
     /** The signal's reason; kept as `cause`. */
     reason: unknown,
     /** How far the call got, when the error is what the call fails with. */
-    call?: CallContext,
+    call?: CallProgress,
   ) {
     super(
       requestMayHaveRun
@@ -50,7 +50,7 @@ export class CallTimeoutError extends PhaseTimeoutError {
     timeoutMs: number,
     /** Whether the request had started to go out (the agent may have run it). */
     readonly requestMayHaveRun: boolean,
-    options?: { cause?: unknown; call?: CallContext | undefined },
+    options?: { cause?: unknown; call?: CallProgress | undefined },
   ) {
     super(
       'call',
@@ -69,7 +69,7 @@ export class CallTimeoutError extends PhaseTimeoutError {
 export function callStopped(
   endpoint: string,
   reason: unknown,
-  stop: { requestStarted: boolean; elapsedMs: number; ownTimeoutMs?: number | undefined; call?: CallContext | undefined },
+  stop: { requestStarted: boolean; elapsedMs: number; ownTimeoutMs?: number | undefined; call?: CallProgress | undefined },
 ): CallAbortedError | CallTimeoutError {
   const { requestStarted, call } = stop;
   if (stop.ownTimeoutMs !== undefined) return new CallTimeoutError(endpoint, stop.ownTimeoutMs, requestStarted, { call });
