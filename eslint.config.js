@@ -43,6 +43,11 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The bottom of all: waiting and aborting. It imports nothing else from lib, so that every layer may use it.
+  {
+    files: ['lib/util/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**'], message: 'lib/util is the bottom layer: it must not import anything else from lib' }] }] },
+  },
   layer('certificates', ['transport', 'protocol', 'pool', 'client', 'testing']),
   layer('transport', ['protocol', 'pool', 'client', 'testing']),
   layer('protocol', ['pool', 'client', 'testing']),

@@ -17,7 +17,7 @@ export {
   type FriendlyPage,
   type PresentedCertificate,
 } from './discovery/index.js';
-export { HalibutError, PhaseTimeoutError } from './errors.js';
+export { HalibutError, PhaseTimeoutError, type CallProgress, type ErrorCode, type HalibutErrorOptions, type Phase } from './errors.js';
 export {
   ConnectError,
   HostNotFoundError,
@@ -28,6 +28,9 @@ export {
   ProxyRefusedError,
   TlsHandshakeError,
   matchesNoProxy,
+  type ConnectErrorCode,
+  type ProxyErrorCode,
+  type TlsHandshakeErrorCode,
   type ProxyOption,
   type ProxySettings,
   type ResolvedProxy,
@@ -65,5 +68,7 @@ export {
   TimeSpan,
   dotnetObject,
   type RemoteCallContext,
+  type ProtocolErrorCode,
+  type RemoteErrorCode,
   type ServerError,
 } from './protocol/index.js';

@@ -14,7 +14,7 @@ import { identities } from './support/identities.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
-const deadline = { phase: 'test', timeoutMs: 5000 };
+const deadline = { phase: 'read', timeoutMs: 5000 } as const;
 
 async function rawConnect(url: string, withCertificate = true): Promise<{ socket: TLSSocket; reader: ByteReader; closed: Promise<void> }> {
   const port = Number(new URL(url).port);

@@ -12,7 +12,7 @@ import { loadVectors, vectorSets } from './support/vectors.js';
 
 const bson = encodeBson({ Message: { text: 'x'.repeat(100_000), n: 42, list: [1, 'two', null] } });
 const compressed = deflateRawSync(bson);
-const options = { maxMessageBytes: 1 << 20, read: { phase: 'read', timeoutMs: 2000 } };
+const options = { maxMessageBytes: 1 << 20, read: { phase: 'read' as const, timeoutMs: 2000 } };
 
 function feed(chunks: Buffer[], end = false): { reader: ByteReader; stream: PassThrough } {
   const stream = new PassThrough();
@@ -23,7 +23,7 @@ function feed(chunks: Buffer[], end = false): { reader: ByteReader; stream: Pass
 }
 
 async function rest(reader: ByteReader): Promise<string> {
-  const r = await reader.read(1000, { phase: 'rest', timeoutMs: 50 }).catch((e: unknown) => {
+  const r = await reader.read(1000, { phase: 'quiet', timeoutMs: 50 }).catch((e: unknown) => {
     if (e instanceof PhaseTimeoutError) return null;
     throw e;
   });

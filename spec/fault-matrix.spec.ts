@@ -122,7 +122,7 @@ describe('fault matrix', () => {
 
   it('03 reset right after MX-CLIENT → AgentRejectedClientError naming our thumbprint', async () => {
     const agent = await startFakeAgent(async (peer) => {
-      await peer.reader.readExact(6 + 17, 'identification', { phase: 'fake', timeoutMs: 5000 });
+      await peer.reader.readExact(6 + 17, 'identification', { phase: 'read', timeoutMs: 5000 });
       peer.socket.resetAndDestroy();
     });
     const c = client();
@@ -239,7 +239,7 @@ describe('fault matrix', () => {
         const decoded = decodeMessage(request);
         await peer.write(Buffer.concat([response('pong', decoded.message.id), Buffer.from('junk\r\n')]));
         // What follows NEXT would be PROCEED; the junk came first, so the client must drop this connection.
-        await peer.reader.read(100, { phase: 'fake', timeoutMs: 5000 });
+        await peer.reader.read(100, { phase: 'read', timeoutMs: 5000 });
       }
     });
     const c = client({ retry: { attempts: 2, delayMs: 0 } });

@@ -22,7 +22,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 closeEverythingAfterwards();
 const scale = Number(process.env['FUZZ_SCALE'] ?? '1');
 const runs = (n: number): number => Math.max(1, Math.round(n * scale));
-const deadline = { phase: 'fuzz', timeoutMs: 2000 };
+const deadline = { phase: 'read', timeoutMs: 2000 } as const;
 const MAX = 64 * 1024;
 
 /** Only our own typed errors are acceptable outcomes of bad input. */

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  ClientClosedError,
+  ConnectError,
   HalibutClient,
   RemoteFileNotFoundError,
   ScriptStartUncertainError,
@@ -19,11 +21,12 @@ import {
   encodeUploadResult,
   type DataStream,
   type LogLine,
+  type ScriptRun,
   type TentacleClientOptions,
   type TransferProgress,
 } from '../lib/index.js';
 import { POLL_DEFAULTS, pollDelay } from '../lib/tentacle/polling.js';
-import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
+import { ListeningAgent, createTentacleServices, startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
@@ -411,5 +414,56 @@ describe('file transfer', () => {
       assert.equal(err.reported.sha1, '0'.repeat(40));
       return true;
     });
+  });
+});
+
+describe('disposal with await using', () => {
+  it('leaving the scope of a TentacleClient cancels its runs on the agent, cleans up, and closes its HalibutClient', async () => {
+    const agent = await tentacle();
+    const halibut = new HalibutClient({ certificate: ids.client });
+    onCleanup(() => halibut.close());
+    const pids = join(tempDir(), 'pids');
+    let run: ScriptRun | undefined;
+    {
+      await using client = new TentacleClient(halibut, FAST);
+      run = client.runScript(agent.endpoint, { body: 'echo "$$" > "$1"\necho started\nsleep 600', arguments: [pids] });
+      for await (const line of run) if (line.text === 'started') break;
+    }
+    // Disposal waited for the run: it is over, stopped on the agent, its workspace removed.
+    const result = await run;
+    assert.equal(result.cancelled, true);
+    assert.equal(result.workspaceCleanedUp, true);
+    await eventually(() => assert.ok(processGone(Number(readFileSync(pids, 'utf8').trim())), 'the script was stopped'));
+    assert.deepEqual(readdirSync(agent.tentacle.workRoot), []);
+    await assert.rejects(halibut.call(agent.endpoint, { service: 'IEchoService', method: 'SayHello' }), ClientClosedError);
+  });
+
+  it('the agents of halibut-client/testing close when their scope ends', async () => {
+    const { tentacle: client } = clients();
+    let endpoint: { url: string; thumbprint: string };
+    let workRoot: string;
+    {
+      await using agent = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint] });
+      ({ endpoint } = agent);
+      ({ workRoot } = agent.tentacle);
+      assert.equal((await client.capabilities(endpoint)).scriptService, 'IScriptServiceV2');
+    }
+    assert.equal(existsSync(workRoot), false, 'the Tentacle services were disposed');
+    await assert.rejects(client.halibut.call(endpoint, { service: 'ICapabilitiesServiceV2', method: 'GetCapabilities' }, { retry: false }), ConnectError);
+
+    let url: string;
+    {
+      await using listening = new ListeningAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], services: {} });
+      ({ url } = await listening.listen({ host: '127.0.0.1', port: 0 }));
+    }
+    await assert.rejects(client.halibut.call({ url, thumbprint: ids.agent.thumbprint }, { service: 'IEchoService', method: 'SayHello' }, { retry: false }), ConnectError);
+
+    let services: Awaited<ReturnType<typeof createTentacleServices>> | undefined;
+    {
+      await using created = await createTentacleServices({});
+      services = created;
+      assert.equal(existsSync(created.workRoot), true);
+    }
+    assert.equal(existsSync(services.workRoot), false);
   });
 });

@@ -1,6 +1,6 @@
 export { HalibutClient, type CallOptions, type CallRequest } from './halibut-client.js';
 export { resolveEndpoint, type Endpoint, type ResolvedEndpoint } from './endpoint.js';
-export { CallAbortedError, ClientClosedError } from './errors.js';
+export { CallAbortedError, CallTimeoutError, ClientClosedError } from './errors.js';
 export { DEFAULTS as CLIENT_DEFAULTS, type ClientCertificate, type HalibutClientOptions, type ResolvedClientOptions } from './options.js';
 export type { ServiceProxy } from './service-proxy.js';
 export type { CallEvent, ClientEvents } from './client-events.js';

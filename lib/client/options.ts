@@ -1,9 +1,9 @@
-import type { CertificateIdentity } from '../certificates/identity.js';
 import { DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_ELEMENTS } from '../protocol/bson.js';
 import type { LookupFunction } from 'node:net';
-import type { ProxyOption } from '../transport/proxy/proxy-settings.js';
+import { toIdentity, type CertificateIdentity } from '../certificates/identity.js';
+import { parseProxy, type ProxyOption } from '../transport/proxy/proxy-settings.js';
 import type { Dialer } from '../transport/tcp.js';
-import type { RetryOptions } from './retry.js';
+import { resolveRetry, RETRY_DEFAULTS, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 
 /** Our certificate: what the certificate loaders return, or a PEM certificate and key. */
 export type ClientCertificate =
@@ -114,6 +114,29 @@ export const DEFAULTS: ResolvedClientOptions = {
   maxIdleTimeMs: 50_000,
   compressionLevel: 6,
 };
+
+/** A client's options, checked and with defaults applied. */
+export interface ResolvedClient {
+  /** The certificate presented to agents, parsed. */
+  identity: CertificateIdentity;
+  /** Time limits, pool sizes and message bounds. */
+  limits: ResolvedClientOptions;
+  /** Retry options for every call (a call may override them). */
+  retry: ResolvedRetryOptions;
+  /** The default proxy for endpoints without their own. */
+  proxy: ProxyOption;
+}
+
+/** Checks a client's options as a whole and applies defaults; a mistake throws a TypeError naming the option. */
+export function resolveClientOptions(options: HalibutClientOptions): ResolvedClient {
+  if (options === null || typeof options !== 'object' || options.certificate === undefined) {
+    throw new TypeError('HalibutClient needs { certificate }: the client certificate the agent trusts');
+  }
+  const proxy = options.proxy ?? false;
+  // Fail on a malformed proxy option now rather than at the first call.
+  if (proxy !== false && proxy !== 'env') parseProxy(proxy);
+  return { identity: toIdentity(options.certificate), limits: resolveOptions(options), retry: resolveRetry(RETRY_DEFAULTS, options.retry), proxy };
+}
 
 /** Applies defaults and rejects nonsense early, naming the option. */
 export function resolveOptions(options: HalibutClientOptions): ResolvedClientOptions {

@@ -1,6 +1,6 @@
 /** When a failed call may be tried again, and how often (see {@link RetryOptions}). */
 import { CertificateMismatchError } from '../certificates/pinning.js';
-import { PhaseTimeoutError } from '../errors.js';
+import { PhaseTimeoutError, type Phase } from '../errors.js';
 import { ControlLineError } from '../protocol/control-lines.js';
 import { AgentRejectedClientError, ConnectionClosedError, NotHalibutPeerError, ProtocolError } from '../protocol/errors.js';
 import { ConnectError, HostNotFoundError, NotTlsError, ProxyAuthenticationError, ProxyError, TlsHandshakeError } from '../transport/errors.js';
@@ -68,6 +68,12 @@ export function resolveRetry(base: ResolvedRetryOptions, override: RetryOptions 
   return out;
 }
 
+/** Phases whose timeout happens before the request begins, and that another attempt may pass. */
+const RETRYABLE_TIMEOUTS: ReadonlySet<Phase> = new Set<Phase>(['connect', 'proxy', 'handshake', 'identification', 'heartbeat']);
+
+/** Phases of setting up a connection after TCP: repeated timeouts there make the endpoint's pool suspect. */
+const INITIALIZATION_TIMEOUTS: ReadonlySet<Phase> = new Set<Phase>(['handshake', 'identification']);
+
 /** True for failures that happened while connecting and that trying again could cure. */
 export function isRetryableBeforeRequest(error: unknown): boolean {
   // Facts that will not change by waiting: a wrong certificate, a name that does not resolve, a peer that is not
@@ -80,7 +86,7 @@ export function isRetryableBeforeRequest(error: unknown): boolean {
   if (error instanceof ProxyError) return error.status !== 403 && error.status !== 405;
   // A Halibut listener that does not trust us looks like a reset after identification; Halibut retries it too.
   if (error instanceof AgentRejectedClientError || error instanceof ConnectionClosedError) return true;
-  if (error instanceof PhaseTimeoutError) return ['connect', 'handshake', 'identification', 'heartbeat', 'proxy'].includes(error.phase);
+  if (error instanceof PhaseTimeoutError) return RETRYABLE_TIMEOUTS.has(error.phase);
   if (error instanceof ProtocolError) return true;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code);
@@ -92,6 +98,6 @@ export function isInitializationFailure(error: unknown): boolean {
     error instanceof AgentRejectedClientError ||
     error instanceof ConnectionClosedError ||
     error instanceof TlsHandshakeError ||
-    (error instanceof PhaseTimeoutError && (error.phase === 'handshake' || error.phase === 'identification'))
+    (error instanceof PhaseTimeoutError && INITIALIZATION_TIMEOUTS.has(error.phase))
   );
 }

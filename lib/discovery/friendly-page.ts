@@ -3,6 +3,7 @@
  * size and time: the peer is unverified, and a wrong server may stream forever or say nothing at all.
  */
 import type { TLSSocket } from 'node:tls';
+import { withDeadline } from '../util/abort.js';
 
 /** What the agent answered to `HELLO`. */
 export interface FriendlyPage {
@@ -29,33 +30,34 @@ export interface ReadPageOptions {
  * extra information, the certificate was the point.
  */
 export function readFriendlyPage(tls: TLSSocket, options: ReadPageOptions): Promise<FriendlyPage | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let done = false;
-    const finish = (truncated: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      tls.off('data', onData);
-      tls.off('end', onEnd);
-      tls.off('close', onEnd);
-      tls.off('error', onEnd);
-      resolve(received === 0 ? undefined : parsePage(Buffer.concat(chunks).subarray(0, options.maxBytes), truncated));
-    };
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const page = (truncated: boolean): FriendlyPage | undefined =>
+    received === 0 ? undefined : parsePage(Buffer.concat(chunks).subarray(0, options.maxBytes), truncated);
+  // Running out of time is not a failure here: what arrived by then is the page, marked truncated.
+  const outOfTime = new Error('no complete page in time');
+  return withDeadline<FriendlyPage | undefined>({ timeoutMs: options.timeoutMs, expired: () => outOfTime }, undefined, (settle) => {
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       received += chunk.length;
-      if (received >= options.maxBytes) finish(true);
-      else if (complete(Buffer.concat(chunks))) finish(false);
+      if (received >= options.maxBytes) settle.resolve(page(true));
+      else if (complete(Buffer.concat(chunks))) settle.resolve(page(false));
     };
-    const onEnd = (): void => finish(false);
-    const timer = setTimeout(() => finish(true), options.timeoutMs);
+    const onEnd = (): void => settle.resolve(page(false));
     tls.on('data', onData);
     tls.once('end', onEnd);
     tls.once('close', onEnd);
     tls.once('error', onEnd);
     tls.write('HELLO\r\n\r\n');
+    return () => {
+      tls.off('data', onData);
+      tls.off('end', onEnd);
+      tls.off('close', onEnd);
+      tls.off('error', onEnd);
+    };
+  }).catch((err: unknown) => {
+    if (err !== outOfTime) throw err;
+    return page(true);
   });
 }
 

@@ -10,6 +10,7 @@
  */
 import createDebug from 'debug';
 import type { ClientConnection } from '../protocol/client-connection.js';
+import { abortReason, addAbortListener, isAborted, withDeadline } from '../util/abort.js';
 import { PoolClosedError, WaitQueueTimeoutError } from './errors.js';
 import type { CheckOutFailureReason, ConnectionCloseReason, PoolEmit } from './pool-events.js';
 
@@ -164,7 +165,8 @@ export class ConnectionPool {
         continue;
       }
       ep.inUse.add(conn);
-      const onAbort = signal === undefined ? undefined : destroyOnAbort(conn, signal);
+      // A NEXT the agent never answers must not outlast the caller's wish to stop.
+      const onAbort = addAbortListener(signal, () => conn.destroy(abortReason(signal)));
       try {
         await conn.heartbeat();
         debug('reusing connection %d to %s', conn.id, ep.url);
@@ -175,7 +177,7 @@ export class ConnectionPool {
         if (isAborted(signal)) return undefined;
         debug('pooled connection %d to %s was stale: %s', conn.id, ep.url, (err as Error).message);
       } finally {
-        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+        onAbort[Symbol.dispose]();
       }
     }
     return undefined;
@@ -224,30 +226,16 @@ export class ConnectionPool {
     return undefined;
   }
 
-  #waitForTurn(ep: EndpointPool, deadline: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const remaining = deadline - Date.now();
-      const leave = (err: Error): void => {
-        cleanup();
+  #waitForTurn(ep: EndpointPool, deadline: number, signal: AbortSignal | undefined): Promise<undefined> {
+    const expired = (): Error => new WaitQueueTimeoutError(ep.url, this.#options.waitQueueTimeoutMs);
+    return withDeadline<undefined>({ timeoutMs: deadline - Date.now(), expired }, signal, (settle) => {
+      const waiter: Waiter = { wake: () => settle.resolve(undefined), fail: (err) => settle.reject(err) };
+      ep.waiters.push(waiter);
+      return (failure) => {
+        if (failure === undefined) return;
         const index = ep.waiters.indexOf(waiter);
         if (index >= 0) ep.waiters.splice(index, 1);
-        reject(err);
       };
-      const onAbort = (): void => leave(abortReason(signal));
-      const timer = setTimeout(() => leave(new WaitQueueTimeoutError(ep.url, this.#options.waitQueueTimeoutMs)), Math.max(0, remaining));
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        wake: () => {
-          cleanup();
-          resolve();
-        },
-        fail: leave,
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      ep.waiters.push(waiter);
     });
   }
 
@@ -358,21 +346,4 @@ export class ConnectionPool {
       for (const conn of [...ep.inUse]) this.discard(conn, 'poolClosed', error);
     }
   }
-}
-
-/** Destroys `conn` when `signal` fires; returns the listener, to be removed afterwards. */
-function destroyOnAbort(conn: ClientConnection, signal: AbortSignal): () => void {
-  const onAbort = (): void => conn.destroy(abortReason(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  return onAbort;
-}
-
-/** Reads the flag through a call so that TypeScript does not narrow it across awaits. */
-function isAborted(signal: AbortSignal | undefined): boolean {
-  return signal?.aborted === true;
-}
-
-function abortReason(signal: AbortSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason : new Error('The operation was aborted');
 }

@@ -6,14 +6,16 @@
  * pulls from the socket only when a parser asks (so TCP backpressure works) and keeps what was handed back.
  */
 import type { Duplex } from 'node:stream';
-import { HalibutError } from '../errors.js';
+import type { Phase } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { ConnectionClosedError, PhaseTimeoutError } from './errors.js';
+import { connectionFailed, ConnectionClosedError, PhaseTimeoutError } from './errors.js';
 
 /** How long a single read may wait, and what to call the phase if it times out. */
 export interface ReadDeadline {
+  /** Milliseconds; `Infinity` for none. */
   timeoutMs: number;
-  phase: string;
+  /** What a timeout is reported as. */
+  phase: Phase;
 }
 
 export class ByteReader {
@@ -38,9 +40,9 @@ export class ByteReader {
       this.#ended = true;
       wake();
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
+    socket.on('error', (err: Error) => {
       // Socket errors (a reset, a TLS record that fails its check) become our typed error; the original is the cause.
-      this.#failure ??= err instanceof HalibutError ? err : new ConnectionClosedError(`The connection failed: ${err.code ?? err.message}`, { cause: err });
+      this.#failure ??= connectionFailed(err);
       wake();
     });
     socket.on('close', () => {

@@ -3,6 +3,7 @@
  * NEXT/PROCEED before each reuse, END when done. One call at a time: Halibut has no multiplexing.
  */
 import type { TLSSocket } from 'node:tls';
+import type { Phase } from '../errors.js';
 import { ByteReader, type ReadDeadline } from './byte-reader.js';
 import { writeCompressedMessage, readCompressedMessage } from './compressed-message.js';
 import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmptyControlLine, writeAll, ControlLineError } from './control-lines.js';
@@ -80,7 +81,7 @@ export class ClientConnection {
     return this.#socket;
   }
 
-  #deadline(phase: string, timeoutMs: number): ReadDeadline {
+  #deadline(phase: Phase, timeoutMs: number): ReadDeadline {
     return { phase, timeoutMs };
   }
 

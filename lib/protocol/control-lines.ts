@@ -6,9 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
-import { HalibutError } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { ConnectionClosedError, PhaseTimeoutError, ProtocolError } from './errors.js';
+import { connectionFailed, ConnectionClosedError, PhaseTimeoutError, ProtocolError } from './errors.js';
 
 export const MX_LINE = Buffer.from('MX\r\n\r\n', 'ascii');
 export const MX_CLIENT = Buffer.from('MX-CLIENT 1.0\r\n\r\n', 'ascii');
@@ -45,8 +44,7 @@ export function writeAll(socket: Socket, bytes: Buffer, deadline?: ReadDeadline)
         if (socket.destroyed) kept.dispose();
       }
       if (err === null || err === undefined) resolve();
-      else if (err instanceof HalibutError) reject(err);
-      else reject(new ConnectionClosedError(`The connection failed while sending: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+      else reject(connectionFailed(err, 'while sending'));
     });
   });
 }
@@ -73,7 +71,7 @@ function writeDeadline(socket: Socket): DeadlineTimer {
 
 /** A line that was too long or ended without CRLF; carries what was seen so callers can show it. */
 export class ControlLineError extends ProtocolError {
-  override readonly code: string = 'ERR_CONTROL_LINE';
+  override readonly code = 'ERR_CONTROL_LINE' as const;
   constructor(
     message: string,
     /** The start of what the peer sent, as text. */

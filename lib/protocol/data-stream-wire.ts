@@ -8,7 +8,8 @@ import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { DataStream, type IncomingStreamSource } from './data-stream.js';
 import { Guid } from './dotnet-values.js';
-import { ConnectionClosedError, DataStreamError, PhaseTimeoutError } from './errors.js';
+import { withDeadline } from '../util/abort.js';
+import { connectionFailed, ConnectionClosedError, DataStreamError, PhaseTimeoutError } from './errors.js';
 
 const HEADER_BYTES = 24;
 const BODY_CHUNK = 64 * 1024;
@@ -20,31 +21,21 @@ function lengthBytes(length: number): Buffer {
 }
 
 /** Resolves when the socket can take more; rejects if it closes first or the deadline passes. */
-function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer =
-      deadline !== undefined && Number.isFinite(deadline.timeoutMs)
-        ? setTimeout(() => {
-            const err = new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the peer stopped reading a data stream');
-            socket.destroy(err);
-            done(err);
-          }, deadline.timeoutMs)
-        : undefined;
-    const done = (err?: Error): void => {
-      clearTimeout(timer);
-      socket.off('drain', onDrain);
-      socket.off('close', onClose);
-      socket.off('error', onError);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onDrain = (): void => done();
-    const onClose = (): void => done(new ConnectionClosedError('The connection closed while a data stream was being sent'));
-    const onError = (err: NodeJS.ErrnoException): void =>
-      done(new ConnectionClosedError(`The connection failed while a data stream was being sent: ${err.code ?? err.message}`, { cause: err }));
+function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<undefined> {
+  const expired = (): Error => new PhaseTimeoutError(deadline?.phase ?? 'write', deadline?.timeoutMs ?? 0, 'the peer stopped reading a data stream');
+  return withDeadline<undefined>({ timeoutMs: deadline?.timeoutMs, expired }, undefined, (settle) => {
+    const onDrain = (): void => settle.resolve(undefined);
+    const onClose = (): void => settle.reject(new ConnectionClosedError('The connection closed while a data stream was being sent'));
+    const onError = (err: Error): void => settle.reject(connectionFailed(err, 'while a data stream was being sent'));
     socket.on('drain', onDrain);
     socket.on('close', onClose);
     socket.on('error', onError);
+    return (failure) => {
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      socket.off('error', onError);
+      if (failure instanceof PhaseTimeoutError) socket.destroy(failure);
+    };
   });
 }
 

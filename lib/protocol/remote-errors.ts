@@ -5,6 +5,9 @@
 import { HalibutError } from '../errors.js';
 import type { ServerError } from './message-codec.js';
 
+/** A {@link RemoteError}'s code: its own or one of its subclasses'. */
+export type RemoteErrorCode = 'ERR_REMOTE' | 'ERR_SERVICE_NOT_FOUND' | 'ERR_METHOD_NOT_FOUND' | 'ERR_AMBIGUOUS_METHOD_MATCH' | 'ERR_SERVICE_INVOCATION';
+
 /** Where a remote error came from. */
 export interface RemoteCallContext {
   /** The endpoint URL. */
@@ -17,7 +20,7 @@ export interface RemoteCallContext {
 
 /** The service answered the call with an error. The agent ran (or tried to run) the request. */
 export class RemoteError extends HalibutError {
-  readonly code: string = 'ERR_REMOTE';
+  readonly code: RemoteErrorCode = 'ERR_REMOTE';
   /** The error text exactly as the service sent it. */
   readonly serverMessage: string;
   /** The service's full exception text (type, message, stack), when it sent one. */
@@ -44,22 +47,22 @@ export class RemoteError extends HalibutError {
 
 /** The agent has no service by that name (also Tentacle's "has not been registered" answer). */
 export class ServiceNotFoundError extends RemoteError {
-  override readonly code: string = 'ERR_SERVICE_NOT_FOUND';
+  override readonly code = 'ERR_SERVICE_NOT_FOUND' as const;
 }
 
 /** The service exists but has no method by that name. */
 export class MethodNotFoundError extends RemoteError {
-  override readonly code: string = 'ERR_METHOD_NOT_FOUND';
+  override readonly code = 'ERR_METHOD_NOT_FOUND' as const;
 }
 
 /** No overload, or more than one, matched the arguments' runtime types (e.g. an `int` parameter: send longs). */
 export class AmbiguousMethodMatchError extends RemoteError {
-  override readonly code: string = 'ERR_AMBIGUOUS_METHOD_MATCH';
+  override readonly code = 'ERR_AMBIGUOUS_METHOD_MATCH' as const;
 }
 
 /** The service method ran and threw. */
 export class ServiceInvocationError extends RemoteError {
-  override readonly code: string = 'ERR_SERVICE_INVOCATION';
+  override readonly code = 'ERR_SERVICE_INVOCATION' as const;
 }
 
 const INVOCATION_PREFIX = 'System.Reflection.TargetInvocationException: Exception has been thrown by the target of an invocation.';

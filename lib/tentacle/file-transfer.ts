@@ -6,9 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { HalibutClient } from '../client/halibut-client.js';
+import type { CallOptions, HalibutClient } from '../client/halibut-client.js';
+import { callStopped } from '../client/errors.js';
 import type { Endpoint } from '../client/endpoint.js';
 import { resolveEndpoint } from '../client/endpoint.js';
 import { decodeUploadResult } from '../contracts/decode.js';
@@ -86,7 +87,7 @@ export async function uploadFile(client: HalibutClient, endpoint: Endpoint, remo
   const result = await client.call(
     endpoint,
     { service: ServiceNames.FileTransferService, method: FileTransferMethods.UploadFile, params: [remotePath, body] },
-    options.signal === undefined ? {} : { signal: options.signal },
+    callOptions(options),
   );
   const reported = decodeUploadResult(result, 'result');
   const sent = { sha1: tap?.digest() ?? createHash('sha1').digest('hex'), length: tap?.bytes ?? 0 };
@@ -104,28 +105,47 @@ export async function downloadFile(
   options: DownloadOptions = {},
 ): Promise<DownloadedFile> {
   if (typeof remotePath !== 'string' || remotePath.length === 0) throw new TypeError('downloadFile needs the path to read on the agent');
+  const started = performance.now();
   const result = await client.call(
     endpoint,
     { service: ServiceNames.FileTransferService, method: FileTransferMethods.DownloadFile, params: [remotePath] },
-    options.signal === undefined ? {} : { signal: options.signal },
+    callOptions(options),
   );
-  if (result === null) throw new RemoteFileNotFoundError(resolveEndpoint(endpoint).url, remotePath);
+  const url = resolveEndpoint(endpoint).url;
+  if (result === null) throw new RemoteFileNotFoundError(url, remotePath);
   if (!(result instanceof DataStream)) throw new ContractError('DataStream', 'result', 'must be a DataStream or null');
   const tap = new HashingTap(result.length, options.onProgress);
-  const pipeOptions = options.signal === undefined ? {} : { signal: options.signal };
-  if (typeof destination !== 'string') {
-    await pipeline(result.readable(), tap, destination, pipeOptions);
-    return { length: tap.bytes, sha1: tap.digest() };
-  }
+  // The body comes after the call's answer: the time limit and the signal go on governing it.
+  const { timeoutMs } = options;
+  const expiry = timeoutMs === undefined ? undefined : new AbortController();
+  const timer = expiry === undefined ? undefined : setTimeout(() => expiry.abort(), Math.max(0, (timeoutMs ?? 0) - (performance.now() - started)));
+  const signal = expiry === undefined ? options.signal : options.signal === undefined ? expiry.signal : AbortSignal.any([options.signal, expiry.signal]);
+  const pipeOptions = signal === undefined ? {} : { signal };
   // Written beside the destination and renamed at the end: a failed download never leaves a partial file under the
   // name the caller asked for.
-  const partial = `${destination}.partial-${randomBytes(4).toString('hex')}`;
+  const file = typeof destination === 'string' ? { final: destination, partial: `${destination}.partial-${randomBytes(4).toString('hex')}` } : undefined;
   try {
-    await pipeline(result.readable(), tap, createWriteStream(partial), pipeOptions);
-    await rename(partial, destination);
+    await pipeline(result.readable(), tap, file === undefined ? (destination as Writable) : createWriteStream(file.partial), pipeOptions);
+    if (file !== undefined) await rename(file.partial, file.final);
   } catch (err) {
-    await rm(partial, { force: true });
-    throw err;
+    if (file !== undefined) await rm(file.partial, { force: true });
+    // Stopped mid-stream: the same errors as a call stopped while it waits for its answer (not Node's AbortError).
+    if (signal?.aborted !== true) throw err;
+    throw callStopped(url, options.signal?.reason, {
+      requestStarted: true,
+      elapsedMs: performance.now() - started,
+      ownTimeoutMs: expiry?.signal.aborted === true ? timeoutMs : undefined,
+    });
+  } finally {
+    clearTimeout(timer);
   }
   return { length: tap.bytes, sha1: tap.digest() };
+}
+
+/** The call options of a transfer. */
+function callOptions(options: UploadOptions | DownloadOptions): CallOptions {
+  const out: CallOptions = {};
+  if (options.signal !== undefined) out.signal = options.signal;
+  if (options.timeoutMs !== undefined) out.timeoutMs = options.timeoutMs;
+  return out;
 }

@@ -10,7 +10,7 @@
 import createDebug from 'debug';
 import type { HalibutClient } from '../client/halibut-client.js';
 import type { Endpoint } from '../client/endpoint.js';
-import { CallAbortedError } from '../client/errors.js';
+import { isCallStopped } from '../client/errors.js';
 import { ContractError } from '../contracts/errors.js';
 import type { ProcessOutput, ScriptStatusResponse, ScriptTicket, StartScriptCommand, StartScriptCommandV2 } from '../contracts/dtos.js';
 import {
@@ -81,7 +81,7 @@ function lostMidCall(err: unknown): boolean {
     err instanceof HalibutError &&
     err.connectionState === 'unknown' &&
     !(err instanceof RemoteError) &&
-    !(err instanceof CallAbortedError) &&
+    !isCallStopped(err) &&
     !(err instanceof ContractError)
   );
 }
@@ -156,7 +156,7 @@ export async function executeV2(ctx: ExecutionContext, command: StartScriptComma
       throw err;
     }
     // Cancelled while the start was still connecting: nothing reached the agent, so there is nothing to stop.
-    if (status.last === undefined && err instanceof CallAbortedError && !err.requestMayHaveRun) return outcome(true, true);
+    if (status.last === undefined && isCallStopped(err) && !err.requestMayHaveRun) return outcome(true, true);
   }
   if (status.complete && !ctx.cancel.aborted) return outcome(false, await complete());
 
@@ -177,7 +177,7 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
   try {
     ticket = decodeScriptTicket(await call(ScriptMethods.StartScript, encodeStartScriptCommand(command), ctx.cancel), 'result');
   } catch (err) {
-    if (err instanceof CallAbortedError && !err.requestMayHaveRun) {
+    if (isCallStopped(err) && !err.requestMayHaveRun) {
       return notStarted(ServiceNames.ScriptService);
     }
     if (err instanceof HalibutError && err.connectionState === 'unknown' && !(err instanceof RemoteError) && !(err instanceof ContractError)) {

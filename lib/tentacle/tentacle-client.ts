@@ -1,6 +1,6 @@
 import type { HalibutClient } from '../client/halibut-client.js';
 import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
-import { CallAbortedError } from '../client/errors.js';
+import { isCallStopped } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
 import { ServiceNames } from '../contracts/services.js';
 import { newScriptTicket } from '../contracts/ticket.js';
@@ -26,6 +26,7 @@ import type {
   UploadOptions,
   UploadSource,
 } from './types.js';
+import { addAbortListener } from '../util/abort.js';
 
 /** How a {@link TentacleClient} caches capabilities, polls scripts, and bounds repeats and cancellation. */
 export interface TentacleClientOptions {
@@ -56,7 +57,10 @@ export class TentacleClient {
   readonly #startWaitMs: number;
   readonly #idempotentAttempts: number;
   readonly #cancelTimeoutMs: number;
+  /** Script runs in progress, so that closing can stop them on the agent first. */
+  readonly #runs = new Set<ScriptRun>();
 
+  /** Uses `client` for every call; closing this TentacleClient closes `client` too. */
   constructor(client: HalibutClient, options: TentacleClientOptions = {}) {
     this.halibut = client;
     this.#capabilities = new CapabilitiesCache(client, positive(options.capabilitiesCacheMs, 600_000, 'capabilitiesCacheMs', true));
@@ -86,8 +90,9 @@ export class TentacleClient {
     const cancel = new AbortController();
     const timedOut = { value: false };
     const onAbort = (): void => cancel.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Synchronously when it has already fired, so that a run given a fired signal never starts anything.
     if (options.signal?.aborted === true) onAbort();
+    const abortListener = addAbortListener(options.signal, onAbort);
     const timer =
       options.timeoutMs === undefined
         ? undefined
@@ -96,7 +101,7 @@ export class TentacleClient {
             cancel.abort(new Error('timeout'));
           }, positive(options.timeoutMs, 0, 'timeoutMs', false));
 
-    return new ScriptRunHandle(async (emit) => {
+    const run = new ScriptRunHandle(async (emit) => {
       const reader = new LogLineReader(options.keepServiceMessages === true);
       let lineCount = 0;
       const ctx: ExecutionContext = {
@@ -119,7 +124,7 @@ export class TentacleClient {
           service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
         } catch (err) {
           // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
-          if (!(err instanceof CallAbortedError) || !cancel.signal.aborted) throw err;
+          if (!isCallStopped(err) || !cancel.signal.aborted) throw err;
           if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
           return { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
         }
@@ -138,14 +143,38 @@ export class TentacleClient {
         return result;
       } finally {
         clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
+        abortListener[Symbol.dispose]();
       }
     }, (reason) => cancel.abort(reason));
+    this.#runs.add(run);
+    const forget = (): void => {
+      this.#runs.delete(run);
+    };
+    run.result.then(forget, forget);
+    return run;
+  }
+
+  /**
+   * Closes the client: script runs still in progress are cancelled (each stopped on the agent and its workspace
+   * cleaned up, as `run.cancel()` does) and awaited, then the {@link HalibutClient} it was given is closed. Share one
+   * HalibutClient between several TentacleClients only if you close it yourself, not through them.
+   */
+  async close(): Promise<void> {
+    const runs = [...this.#runs];
+    for (const run of runs) run.cancel(new Error('The TentacleClient was closed'));
+    await Promise.allSettled(runs.map((run) => run.result));
+    await this.halibut.close();
+  }
+
+  /** Closes the client (see {@link close}), for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /**
    * Sends a file to the agent, streamed, and checks the SHA-1 and length the agent reports against the bytes sent.
-   * A relative `remotePath` is resolved by the agent (against the Tentacle's home directory).
+   * A relative `remotePath` is resolved by the agent (against the Tentacle's home directory). `options.timeoutMs`
+   * bounds the whole upload (then `CallTimeoutError`); `options.signal` cancels it (`CallAbortedError`).
    */
   uploadFile(endpoint: Endpoint, remotePath: string, source: UploadSource, options?: UploadOptions): Promise<UploadedFile> {
     return uploadFile(this.halibut, endpoint, remotePath, source, options);
@@ -154,6 +183,8 @@ export class TentacleClient {
   /**
    * Fetches a file from the agent into a local file (written under a temporary name and renamed when complete) or
    * a Writable. A file the agent does not have rejects with RemoteFileNotFoundError and writes nothing.
+   * `options.timeoutMs` bounds the whole download, body included (then `CallTimeoutError`); `options.signal` cancels
+   * it, mid-stream too (`CallAbortedError`).
    */
   downloadFile(endpoint: Endpoint, remotePath: string, destination: DownloadDestination, options?: DownloadOptions): Promise<DownloadedFile> {
     return downloadFile(this.halibut, endpoint, remotePath, destination, options);

@@ -107,6 +107,11 @@ export interface TransferProgress {
 
 /** How {@link TentacleClient.uploadFile} uploads; `signal` aborts the upload. */
 export interface UploadOptions extends Pick<CallOptions, 'signal'> {
+  /**
+   * The longest the upload may take, connecting and sending every byte included; then it fails with
+   * `CallTimeoutError` (which says whether the request had started). No limit by default.
+   */
+  timeoutMs?: number;
   /** Needed when the source is a Readable: the exact number of bytes it will produce. */
   length?: number;
   /** Called as bytes go out: when 64 KiB or more have passed since the last call, and once at the end. */
@@ -125,6 +130,11 @@ export interface UploadedFile {
 
 /** How {@link TentacleClient.downloadFile} downloads; `signal` aborts the download. */
 export interface DownloadOptions extends Pick<CallOptions, 'signal'> {
+  /**
+   * The longest the download may take, connecting and receiving every byte included; then it fails with
+   * `CallTimeoutError` and nothing is left under the destination's name. No limit by default.
+   */
+  timeoutMs?: number;
   /** Called as bytes arrive: when 64 KiB or more have passed since the last call, and once at the end. */
   onProgress?: (progress: TransferProgress) => void;
 }

@@ -6,7 +6,7 @@ import { EventEmitter } from 'eventemitter3';
 import { normalizeThumbprint } from '../certificates/thumbprint.js';
 import { toIdentity, type CertificateIdentity } from '../certificates/identity.js';
 import { PhaseTimeoutError } from '../errors.js';
-import { ByteReader } from '../protocol/byte-reader.js';
+import { ByteReader, type ReadDeadline } from '../protocol/byte-reader.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from '../protocol/compressed-message.js';
 import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine, writeAll } from '../protocol/control-lines.js';
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
@@ -293,7 +293,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
 
   async #serve(socket: TLSSocket): Promise<void> {
     const reader = new ByteReader(socket);
-    const read = { phase: 'read', timeoutMs: this.#readTimeoutMs };
+    const read = { phase: 'read' as const, timeoutMs: this.#readTimeoutMs };
     const key = connectionKey(socket);
     const first = await readPreamble(reader, read);
     if (first === null) {
@@ -381,7 +381,7 @@ function connectionKey(socket: Socket): string {
  * Reads what a client sends first, as Halibut does: until a blank line, ignoring CR, at most 20,000 characters.
  * Returns null when the client closed without sending anything.
  */
-async function readPreamble(reader: ByteReader, deadline: { phase: string; timeoutMs: number }): Promise<string | null> {
+async function readPreamble(reader: ByteReader, deadline: ReadDeadline): Promise<string | null> {
   let text = '';
   let lastWasNewline = false;
   for (;;) {

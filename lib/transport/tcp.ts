@@ -7,6 +7,7 @@
 import { connect, type LookupFunction, type Socket } from 'node:net';
 import createDebug from 'debug';
 import { PhaseTimeoutError } from '../errors.js';
+import { withDeadline } from '../util/abort.js';
 import { ConnectError, HostNotFoundError } from './errors.js';
 
 const debug = createDebug('halibut:transport');
@@ -31,44 +32,35 @@ export type Dialer = (target: DialTarget, options: DialOptions) => Promise<Socke
 export const KEEP_ALIVE_INITIAL_DELAY_MS = 15_000;
 
 /** Connects directly over TCP. */
-export const dialTcp: Dialer = (target, options) =>
-  new Promise<Socket>((resolve, reject) => {
-    options.signal?.throwIfAborted();
-    const socket = connect({ host: target.host, port: target.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
-    const where = `${target.host}:${target.port}`;
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.off('connect', onConnect);
-      socket.off('error', onError);
-    };
-    const fail = (err: Error): void => {
-      cleanup();
-      socket.destroy();
-      reject(err);
-    };
-    const onConnect = (): void => {
-      cleanup();
-      debug('TCP connected to %s', where);
-      // tls.connect ignores keepAlive/noDelay options on Node 20, so set them on the socket itself. Nagle is off:
-      // control lines and data-stream headers are small writes that must not wait for an ACK.
-      socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
-      socket.setNoDelay(true);
-      resolve(socket);
-    };
-    const onError = (err: NodeJS.ErrnoException): void => {
-      debug('TCP connect to %s failed: %s', where, err.code ?? err.message);
-      fail(toConnectError(err, where));
-    };
-    const onAbort = (): void => fail(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
-    const timer = setTimeout(
-      () => fail(new PhaseTimeoutError('connect', options.connectTimeoutMs, `could not connect to ${where}`)),
-      options.connectTimeoutMs,
-    );
-    socket.once('connect', onConnect);
-    socket.once('error', onError);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-  });
+export const dialTcp: Dialer = (target, options) => {
+  const where = `${target.host}:${target.port}`;
+  return withDeadline<Socket>(
+    { timeoutMs: options.connectTimeoutMs, expired: () => new PhaseTimeoutError('connect', options.connectTimeoutMs, `could not connect to ${where}`) },
+    options.signal,
+    (settle) => {
+      const socket = connect({ host: target.host, port: target.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
+      const onConnect = (): void => {
+        debug('TCP connected to %s', where);
+        // tls.connect ignores keepAlive/noDelay options on Node 20, so set them on the socket itself. Nagle is off:
+        // control lines and data-stream headers are small writes that must not wait for an ACK.
+        socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
+        socket.setNoDelay(true);
+        settle.resolve(socket);
+      };
+      const onError = (err: NodeJS.ErrnoException): void => {
+        debug('TCP connect to %s failed: %s', where, err.code ?? err.message);
+        settle.reject(toConnectError(err, where));
+      };
+      socket.once('connect', onConnect);
+      socket.once('error', onError);
+      return (failure) => {
+        socket.off('connect', onConnect);
+        socket.off('error', onError);
+        if (failure !== undefined) socket.destroy();
+      };
+    },
+  );
+};
 
 export function toConnectError(err: NodeJS.ErrnoException, where: string): ConnectError {
   const code = err.code;

@@ -8,6 +8,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
 import { PhaseTimeoutError } from '../errors.js';
+import { abortReason, isAborted, withDeadline } from '../util/abort.js';
 import { NotTlsError, TlsHandshakeError } from './errors.js';
 import { ticketWaitMs, watchSessionTickets } from './session-tickets.js';
 
@@ -96,42 +97,27 @@ export async function secureSocket(socket: Socket, options: TlsOptions): Promise
  * {@link secureSocket}.
  */
 export function runHandshake(socket: Socket, connect: ConnectionOptions, context: HandshakeContext, verify: (tls: TLSSocket) => void): Promise<TLSSocket> {
-  return new Promise<TLSSocket>((resolve, reject) => {
+  const via = (dropped: boolean): string => (context.via === undefined ? '' : ` (${context.via}${dropped ? ': the proxy may have dropped the tunnel' : ''})`);
+  const expired = (): Error => new PhaseTimeoutError('handshake', context.timeoutMs, `no TLS handshake with ${context.endpoint}`);
+  if (isAborted(context.signal)) {
+    // The socket is ours to dispose of on every failure, this one included.
+    socket.destroy();
+    return Promise.reject(abortReason(context.signal));
+  }
+  return withDeadline<TLSSocket>({ timeoutMs: context.timeoutMs, expired }, context.signal, (settle) => {
     const tls = tlsConnect({ ...connect, socket });
-    const via = (dropped: boolean): string => (context.via === undefined ? '' : ` (${context.via}${dropped ? ': the proxy may have dropped the tunnel' : ''})`);
-    let settled = false;
-    const finish = (err?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      context.signal?.removeEventListener('abort', onAbort);
-      tls.off('secureConnect', onSecure);
-      tls.off('error', onError);
-      tls.off('close', onClose);
-      if (err === undefined) {
-        debug('TLS %s with %s', tls.getProtocol(), context.endpoint);
-        resolve(tls);
-      } else {
-        debug('TLS with %s failed: %s', context.endpoint, err.message);
-        // A late error (a reset after we gave up) has nobody to report to; keep it from crashing the process.
-        tls.on('error', () => undefined);
-        tls.destroy();
-        socket.destroy();
-        reject(err);
-      }
-    };
     const onSecure = (): void => {
       try {
         verify(tls);
-        finish();
+        settle.resolve(tls);
       } catch (err) {
-        finish(err as Error);
+        settle.reject(err as Error);
       }
     };
     const onError = (err: NodeJS.ErrnoException): void => {
       const code = err.code ?? '';
       if (NOT_TLS_CODES.has(code)) {
-        finish(
+        settle.reject(
           new NotTlsError(
             `The peer at ${context.endpoint}${via(false)} did not answer with TLS (${err.message.trim()}); it is probably a plain HTTP server or another protocol, not a listening Tentacle`,
             { cause: err },
@@ -139,19 +125,26 @@ export function runHandshake(socket: Socket, connect: ConnectionOptions, context
         );
       } else {
         const dropped = code === 'ECONNRESET' || /disconnected/.test(err.message);
-        finish(new TlsHandshakeError(`The TLS handshake with ${context.endpoint}${via(dropped)} failed: ${err.message.trim()}`, { cause: err }));
+        settle.reject(new TlsHandshakeError(`The TLS handshake with ${context.endpoint}${via(dropped)} failed: ${err.message.trim()}`, { cause: err }));
       }
     };
-    const onClose = (): void => finish(new TlsHandshakeError(`The peer at ${context.endpoint} closed the connection during the TLS handshake${via(true)}`));
-    const onAbort = (): void => finish(context.signal?.reason instanceof Error ? context.signal.reason : new Error('Aborted'));
-    const timer = setTimeout(
-      () => finish(new PhaseTimeoutError('handshake', context.timeoutMs, `no TLS handshake with ${context.endpoint}`)),
-      context.timeoutMs,
-    );
+    const onClose = (): void => settle.reject(new TlsHandshakeError(`The peer at ${context.endpoint} closed the connection during the TLS handshake${via(true)}`));
     tls.once('secureConnect', onSecure);
     tls.once('error', onError);
     tls.once('close', onClose);
-    context.signal?.addEventListener('abort', onAbort, { once: true });
-    if (context.signal?.aborted === true) onAbort();
+    return (failure) => {
+      tls.off('secureConnect', onSecure);
+      tls.off('error', onError);
+      tls.off('close', onClose);
+      if (failure === undefined) {
+        debug('TLS %s with %s', tls.getProtocol(), context.endpoint);
+        return;
+      }
+      debug('TLS with %s failed: %s', context.endpoint, failure.message);
+      // A late error (a reset after we gave up) has nobody to report to; keep it from crashing the process.
+      tls.on('error', () => undefined);
+      tls.destroy();
+      socket.destroy();
+    };
   });
 }

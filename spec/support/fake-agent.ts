@@ -38,7 +38,7 @@ export async function startFakeAgent(script: (peer: FakePeer) => Promise<void>):
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
     const reader = new ByteReader(socket);
-    const deadline = { phase: 'fake', timeoutMs: 10_000 };
+    const deadline = { phase: 'read', timeoutMs: 10_000 } as const;
     const peer: FakePeer = {
       socket,
       reader,

@@ -25,7 +25,7 @@ export interface HostileCallIdentities {
 const [dir, length] = process.argv.slice(2);
 const result = { deflated: readFileSync(join(dir!, 'result.deflate')), length: Number(length) };
 const ids = JSON.parse(readFileSync(join(dir!, 'identities.json'), 'utf8')) as HostileCallIdentities;
-const deadline = { phase: 'hostile', timeoutMs: 60_000 };
+const deadline = { phase: 'read' as const, timeoutMs: 60_000 };
 
 const server = createServer({ cert: ids.agent.cert, key: ids.agent.key, requestCert: true, rejectUnauthorized: false }, (socket) => {
   socket.on('error', () => undefined);

@@ -13,6 +13,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
 import { terminalSafe } from '../terminal-text.js';
+import { addAbortListener } from '../../util/abort.js';
 
 /** Served besides Tentacle's services: the simplest call there is, for checking connectivity and trust. */
 const EXTRA_SERVICES: Record<string, ServiceImplementation> = {
@@ -123,8 +124,7 @@ Example:
     );
 
     await new Promise<void>((resolve) => {
-      if (io.interrupted.aborted) resolve();
-      else io.interrupted.addEventListener('abort', () => resolve(), { once: true });
+      addAbortListener(io.interrupted, resolve);
     });
     await started.close();
     io.err('agent stopped\n');

@@ -12,6 +12,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
 import { terminalSafe } from '../terminal-text.js';
+import { addAbortListener } from '../../util/abort.js';
 
 /** One `--json` line per log line. */
 export interface RunLogRecord {
@@ -128,7 +129,7 @@ Examples:
     const files = scriptFiles(stringList(input.values, 'file'));
     const { client, endpoint } = await connectToAgent(url!, input.values, io.env, 'run', { attempts: 5 });
     const onInterrupt = (): void => io.err('cancelling the script on the agent… (Ctrl-C again to leave without waiting)\n');
-    io.interrupted.addEventListener('abort', onInterrupt, { once: true });
+    const interruptListener = addAbortListener(io.interrupted, onInterrupt);
     try {
       const run = new TentacleClient(client).runScript(endpoint, { ...options, body, files, arguments: input.rest, signal: io.interrupted });
       // Iterating ends early if the run fails; the failure is then reported once, from awaiting the result.
@@ -141,7 +142,7 @@ Examples:
       const result = await run.result;
       return finish(result, io, json, verbose);
     } finally {
-      io.interrupted.removeEventListener('abort', onInterrupt);
+      interruptListener[Symbol.dispose]();
       await client.close();
     }
   },

@@ -3,6 +3,7 @@
  * `NoIsolation` shares it. Waiters are served strictly in arrival order, so a waiting exclusive script holds back
  * shared ones that arrive after it (as the async reader-writer lock a Tentacle uses does), and nobody starves.
  */
+import { withDeadline } from '../../util/abort.js';
 import { ScriptIsolationLevel } from '../../contracts/index.js';
 
 /** The mutex was not acquired within the timeout. */
@@ -79,55 +80,53 @@ export class IsolationMutexes {
     }
     if (lock.queue.length === 0 && this.#canEnter(lock, exclusive)) return Promise.resolve(this.#enter(name, lock, exclusive, options.owner));
 
-    return new Promise<Release>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let busy: NodeJS.Timeout | undefined;
-      const settle = (): void => {
-        clearTimeout(timer);
-        clearTimeout(busy);
-        options.signal.removeEventListener('abort', onAbort);
-      };
-      let told = false;
-      const tell = (): void => {
-        told = true;
-        options.onWait(busyMessage(lock, options.owner, exclusive));
-      };
-      const giveUp = (error: Error): void => {
-        const at = lock.queue.indexOf(waiter);
-        if (at < 0) return;
-        // A Tentacle's first look at the lock ends (and says it is busy) before it notices the cancel or timeout.
-        if (!told) tell();
-        lock.queue.splice(at, 1);
-        settle();
-        reject(error);
-        // The one that left may have been what held back those behind it.
-        this.#pump(name, lock);
-      };
-      const onAbort = (): void => giveUp(new MutexCanceledError(name, canceledMessage(lock, options.owner)));
-      const waiter: Waiter = {
-        exclusive,
-        owner: options.owner,
-        grant: () => {
-          settle();
-          resolve(this.#enter(name, lock, exclusive, options.owner));
-        },
-      };
-      const tellBusy = (after: number): void => {
-        busy = setTimeout(() => {
-          tell();
-          tellBusy(LATER_WAIT_MESSAGE_MS);
-        }, after);
-        busy.unref();
-      };
-      lock.queue.push(waiter);
-      options.signal.addEventListener('abort', onAbort, { once: true });
-      tellBusy(FIRST_WAIT_MESSAGE_MS);
-      if (options.timeoutMs > 0) {
-        const ms = Math.min(options.timeoutMs, MAX_TIMER_MS);
-        timer = setTimeout(() => giveUp(new MutexTimeoutError(name, ms, timedOutMessage(lock, options.owner, ms))), ms);
-        timer.unref();
-      }
-    });
+    let told = false;
+    const tell = (): void => {
+      told = true;
+      options.onWait(busyMessage(lock, options.owner, exclusive));
+    };
+    // A Tentacle's first look at the lock ends (and says it is busy) before it notices the cancel or timeout.
+    const failing = (error: Error): Error => {
+      if (!told) tell();
+      return error;
+    };
+    const ms = options.timeoutMs > 0 ? Math.min(options.timeoutMs, MAX_TIMER_MS) : undefined;
+    return withDeadline<Release>(
+      {
+        timeoutMs: ms,
+        expired: () => failing(new MutexTimeoutError(name, ms ?? 0, timedOutMessage(lock, options.owner, ms ?? 0))),
+        // The signal's reason is the caller's; what the waiting script is told is that its turn was cancelled.
+        aborted: () => failing(new MutexCanceledError(name, canceledMessage(lock, options.owner))),
+        unref: true,
+      },
+      options.signal,
+      (settle) => {
+        const waiter: Waiter = {
+          exclusive,
+          owner: options.owner,
+          grant: () => settle.resolve(this.#enter(name, lock, exclusive, options.owner)),
+        };
+        lock.queue.push(waiter);
+        // Not a deadline: the busy message is repeated while the wait lasts, as a Tentacle repeats it.
+        let busy: NodeJS.Timeout | undefined;
+        const tellBusy = (after: number): void => {
+          busy = setTimeout(() => {
+            tell();
+            tellBusy(LATER_WAIT_MESSAGE_MS);
+          }, after);
+          busy.unref();
+        };
+        tellBusy(FIRST_WAIT_MESSAGE_MS);
+        return (failure) => {
+          clearTimeout(busy);
+          if (failure === undefined) return;
+          const at = lock.queue.indexOf(waiter);
+          if (at >= 0) lock.queue.splice(at, 1);
+          // The one that left may have been what held back those behind it.
+          this.#pump(name, lock);
+        };
+      },
+    );
   }
 
   #lock(name: string): Lock {

@@ -76,6 +76,8 @@ export interface TentacleServices {
    * exit, removes temp dirs this object created. Idempotent.
    */
   dispose(): Promise<void>;
+  /** The same as {@link dispose}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The version of Tentacle this agent imitates, as scripts see it in `$TentacleVersion`. */
@@ -159,6 +161,11 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
     }
 
     let disposed: Promise<void> | undefined;
+    const dispose = (): Promise<void> =>
+      (disposed ??= (async () => {
+        await runtime.dispose();
+        await removeAll(created);
+      })());
     return {
       services,
       binding: TENTACLE_BINDING,
@@ -168,11 +175,8 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
       get scriptsStarted() {
         return runtime.started;
       },
-      dispose: () =>
-        (disposed ??= (async () => {
-          await runtime.dispose();
-          await removeAll(created);
-        })()),
+      dispose,
+      [Symbol.asyncDispose]: dispose,
     };
   } catch (error) {
     await removeAll(created);

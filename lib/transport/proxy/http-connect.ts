@@ -6,6 +6,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import { PhaseTimeoutError } from '../../errors.js';
+import { withDeadline } from '../../util/abort.js';
 import { ProxyAuthenticationError, ProxyError, ProxyProtocolError, ProxyRefusedError } from '../errors.js';
 import { KEEP_ALIVE_INITIAL_DELAY_MS, type DialOptions, type DialTarget } from '../tcp.js';
 import type { ResolvedProxy } from './proxy-settings.js';
@@ -21,9 +22,9 @@ export function authority(target: DialTarget): string {
 }
 
 export function connectViaHttpProxy(proxy: ResolvedProxy, target: DialTarget, options: HttpProxyOptions): Promise<Socket> {
-  return new Promise<Socket>((resolve, reject) => {
-    options.signal?.throwIfAborted();
-    const where = authority(target);
+  const where = authority(target);
+  const expired = (): Error => new PhaseTimeoutError('proxy', options.connectTimeoutMs, `proxy ${proxy.display} did not open a tunnel to ${where}`);
+  return withDeadline<Socket>({ timeoutMs: options.connectTimeoutMs, expired }, options.signal, (settle) => {
     const headers: Record<string, string> = { Host: where };
     if (proxy.username !== undefined) {
       const credentials = Buffer.from(`${proxy.username}:${proxy.password ?? ''}`, 'utf8').toString('base64');
@@ -34,42 +35,28 @@ export function connectViaHttpProxy(proxy: ResolvedProxy, target: DialTarget, op
       proxy.kind === 'https'
         ? httpsRequest({ ...common, ...(isIP(proxy.host) === 0 ? { servername: proxy.host } : {}), ...(options.proxyCa === undefined ? {} : { ca: options.proxyCa }) })
         : httpRequest(common);
-    let settled = false;
-    const finish = (err: Error | undefined, socket?: Socket): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      if (err === undefined && socket !== undefined) resolve(socket);
-      else {
-        req.destroy();
-        socket?.destroy();
-        reject(err ?? new ProxyProtocolError(`Proxy ${proxy.display} gave no tunnel`, proxy.display));
-      }
-    };
-    const timer = setTimeout(
-      () => finish(new PhaseTimeoutError('proxy', options.connectTimeoutMs, `proxy ${proxy.display} did not open a tunnel to ${where}`)),
-      options.connectTimeoutMs,
-    );
-    const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('Aborted'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
+    // The socket the proxy answered on: handed out on success, destroyed with the request on any failure.
+    let answered: Socket | undefined;
     req.once('connect', (res: IncomingMessage, socket: Socket, head: Buffer) => {
+      answered = socket;
       const status = res.statusCode ?? 0;
-      if (status >= 200 && status < 300) {
-        if (head.length > 0) {
-          finish(new ProxyProtocolError(`Proxy ${proxy.display} sent data before the tunnel to ${where} was used`, proxy.display, status), socket);
-          return;
-        }
+      if (status < 200 || status >= 300) {
+        settle.reject(statusError(proxy, where, res, proxy.username !== undefined));
+      } else if (head.length > 0) {
+        settle.reject(new ProxyProtocolError(`Proxy ${proxy.display} sent data before the tunnel to ${where} was used`, proxy.display, status));
+      } else {
         socket.setNoDelay(true);
         socket.setKeepAlive(true, KEEP_ALIVE_INITIAL_DELAY_MS);
-        finish(undefined, socket);
-        return;
+        settle.resolve(socket);
       }
-      finish(statusError(proxy, where, res, proxy.username !== undefined), socket);
     });
-    req.once('error', (err: NodeJS.ErrnoException) => finish(transportError(proxy, where, err)));
+    req.once('error', (err: NodeJS.ErrnoException) => settle.reject(transportError(proxy, where, err)));
     req.end();
+    return (failure) => {
+      if (failure === undefined) return;
+      req.destroy();
+      answered?.destroy();
+    };
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import { isIP, type Socket } from 'node:net';
 import { PhaseTimeoutError } from '../../errors.js';
+import { isAborted, withDeadline } from '../../util/abort.js';
 import { ProxyAuthenticationError, ProxyError, ProxyProtocolError, ProxyRefusedError } from '../errors.js';
 import { dialTcp, toConnectError, type DialOptions, type DialTarget } from '../tcp.js';
 import { authority } from './http-connect.js';
@@ -26,7 +27,7 @@ export async function connectViaSocks5(proxy: ResolvedProxy, target: DialTarget,
   try {
     socket = await dialTcp({ host: proxy.host, port: proxy.port }, options);
   } catch (err) {
-    if (err instanceof PhaseTimeoutError || !(err instanceof Error) || options.signal?.aborted === true) throw err;
+    if (err instanceof PhaseTimeoutError || !(err instanceof Error) || isAborted(options.signal)) throw err;
     throw new ProxyError(`Could not reach SOCKS5 proxy ${proxy.display}: ${err.message}`, proxy.display, undefined, { cause: err });
   }
   const reader = new ExactReader(socket, proxy, options);
@@ -111,40 +112,32 @@ class ExactReader {
   }
 
   read(n: number): Promise<Buffer> {
-    return new Promise<Buffer>((resolve, reject) => {
-      const check = (): boolean => {
-        if (this.#buffer.length < n) return false;
+    const { connectTimeoutMs, signal } = this.#options;
+    const display = this.#proxy.display;
+    const expired = (): Error => new PhaseTimeoutError('proxy', connectTimeoutMs, `SOCKS5 proxy ${display} did not answer`);
+    return withDeadline<Buffer>({ timeoutMs: this.#deadline - Date.now(), expired }, signal, (settle) => {
+      const take = (): void => {
+        if (this.#buffer.length < n) return;
         const out = this.#buffer.subarray(0, n);
         this.#buffer = this.#buffer.subarray(n);
-        cleanup();
-        resolve(out);
-        return true;
+        settle.resolve(out);
       };
       const onData = (chunk: Buffer): void => {
         this.#buffer = Buffer.concat([this.#buffer, chunk]);
-        check();
+        take();
       };
-      const fail = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const onEnd = (): void => fail(new ProxyProtocolError(`SOCKS5 proxy ${this.#proxy.display} closed the connection during negotiation`, this.#proxy.display));
-      const onError = (err: NodeJS.ErrnoException): void => fail(toConnectError(err, this.#proxy.display));
-      const onAbort = (): void => fail(this.#options.signal?.reason instanceof Error ? this.#options.signal.reason : new Error('Aborted'));
-      const timer = setTimeout(
-        () => fail(new PhaseTimeoutError('proxy', this.#options.connectTimeoutMs, `SOCKS5 proxy ${this.#proxy.display} did not answer`)),
-        Math.max(0, this.#deadline - Date.now()),
-      );
-      const cleanup = (): void => {
-        clearTimeout(timer);
+      const onEnd = (): void => settle.reject(new ProxyProtocolError(`SOCKS5 proxy ${display} closed the connection during negotiation`, display));
+      const onError = (err: NodeJS.ErrnoException): void => settle.reject(toConnectError(err, display));
+      if (this.#buffer.length >= n) {
+        take();
+        return;
+      }
+      this.#socket.on('data', onData).once('end', onEnd).once('close', onEnd).once('error', onError);
+      this.#socket.resume();
+      return () => {
         this.#socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
-        this.#options.signal?.removeEventListener('abort', onAbort);
         this.#socket.pause();
       };
-      if (check()) return;
-      this.#socket.on('data', onData).once('end', onEnd).once('close', onEnd).once('error', onError);
-      this.#options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#socket.resume();
     });
   }
 
