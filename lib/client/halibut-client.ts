@@ -7,6 +7,16 @@ import type { CertificateIdentity } from '../certificates/identity.js';
 import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
 import { CertificateMismatchError } from '../certificates/pinning.js';
+import { syncCallLog } from '../diagnostics/call-log.js';
+import {
+  callProgress,
+  publishCallRetry,
+  publishConnectionClosed,
+  publishConnectionIdentified,
+  publishConnectionOpened,
+  traceCall,
+  type CallProgress,
+} from '../diagnostics/channels.js';
 import { HalibutError } from '../errors.js';
 import { ConnectionPool, type EndpointStats, type Lease } from '../pool/connection-pool.js';
 import type { IncomingStreams } from '../protocol/data-stream-wire.js';
@@ -107,15 +117,27 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    * Failures while connecting are retried (see {@link RetryOptions}); nothing is retried once the request has
    * started to go out. A remote failure rejects with a {@link RemoteError} subclass.
    */
-  async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
-    if (this.#closed) throw new ClientClosedError();
-    const ep = this.#resolve(endpoint);
-    const retry = options.retry === undefined ? this.#retry : resolveRetry(this.#retry, options.retry);
-    const message = this.#requestMessage(ep, request, retry);
-    const { signal } = options;
-    const event: CallEvent = { endpoint: ep.url, service: request.service, method: request.method, callId: message.id };
+  call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
+    syncCallLog();
+    let ep: ResolvedEndpoint, retry: ResolvedRetryOptions, message: RequestMessage;
+    try {
+      if (this.#closed) throw new ClientClosedError();
+      ep = this.#resolve(endpoint);
+      retry = options.retry === undefined ? this.#retry : resolveRetry(this.#retry, options.retry);
+      message = this.#requestMessage(ep, request, retry);
+    } catch (err) {
+      // Everything thrown above is an Error (a TypeError for bad input, or ClientClosedError).
+      const error = err as Error;
+      return Promise.reject(error);
+    }
+    // Not async itself, so that an untraced call's promise is #run's own (no extra promise in between).
+    const progress = callProgress(ep, message.service, message.method, message.id);
+    return traceCall(progress, this.#run, this, ep, message, retry, options.signal, progress);
+  }
+
+  async #run(ep: ResolvedEndpoint, message: RequestMessage, retry: ResolvedRetryOptions, signal: AbortSignal | undefined, progress: CallProgress): Promise<unknown> {
+    const event: CallEvent = { endpoint: ep.url, service: message.service, method: message.method, callId: message.id };
     const started = performance.now();
-    const progress = { attempts: 0, requestStarted: false };
     this.emit('callStarted', event);
     try {
       if (aborted(signal)) throw new CallAbortedError(ep.url, false, signal?.reason);
@@ -137,7 +159,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     message: RequestMessage,
     retry: ResolvedRetryOptions,
     signal: AbortSignal | undefined,
-    progress: { attempts: number; requestStarted: boolean },
+    progress: CallProgress,
   ): Promise<unknown> {
     const lease = await this.#checkOut(ep, message.id, retry, signal, progress);
     const connection = lease.connection;
@@ -179,7 +201,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     callId: string,
     retry: ResolvedRetryOptions,
     signal: AbortSignal | undefined,
-    progress: { attempts: number },
+    progress: CallProgress,
   ): Promise<Lease> {
     const failures = { initialization: 0 };
     const closing = this.#closing.signal;
@@ -224,6 +246,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
         onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
           debug('attempt %d to reach %s failed: %s', attemptNumber, ep.url, error.message);
           if (retriesLeft > 0) this.emit('retryScheduled', { endpoint: ep.url, callId, attempt: attemptNumber, retriesLeft, error });
+          if (retriesLeft > 0) publishCallRetry(progress, ep.url, callId, attemptNumber, retriesLeft, error);
         },
       },
     );
@@ -238,10 +261,10 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   }
 
   /** One attempt to check a connection out; failures not worth retrying come out wrapped in p-retry's AbortError. */
-  async #attempt(ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: { attempts: number }, failures: { initialization: number }): Promise<Lease> {
+  async #attempt(ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: CallProgress, failures: { initialization: number }): Promise<Lease> {
     progress.attempts++;
     try {
-      return await this.#pool.checkOut(ep.key, ep.url, (s) => this.#open(ep, s), signal);
+      return await this.#pool.checkOut(ep.key, ep.url, (s) => this.#open(ep, s, progress), signal);
     } catch (err) {
       // A pin failure or repeated failures to initialise make every pooled connection to the endpoint suspect.
       if (err instanceof CertificateMismatchError || (isInitializationFailure(err) && ++failures.initialization === 2)) this.#pool.clear(ep.key);
@@ -251,7 +274,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   }
 
   /** Turns whatever ended a call into the error the caller sees, saying how far it got. */
-  #finalError(err: unknown, ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: { attempts: number; requestStarted: boolean }, elapsedMs: number): Error {
+  #finalError(err: unknown, ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: CallProgress, elapsedMs: number): Error {
     if (err instanceof RemoteError) return err;
     let error: unknown = err;
     if (aborted(signal) && !(error instanceof CallAbortedError)) error = new CallAbortedError(ep.url, progress.requestStarted, signal?.reason);
@@ -365,11 +388,13 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     return description;
   }
 
-  async #open(ep: ResolvedEndpoint, signal: AbortSignal | undefined): Promise<ClientConnection> {
+  async #open(ep: ResolvedEndpoint, signal: AbortSignal | undefined, progress: CallProgress): Promise<ClientConnection> {
     const o = this.#options;
     debug('connecting to %s', ep.url);
+    const dialStarted = performance.now();
     const dial = this.#dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#proxyCa }));
     const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: o.connectTimeoutMs, signal, lookup: this.#lookup });
+    const tlsStarted = performance.now();
     const tls = await secureSocket(raw, {
       cert: this.#identity.cert,
       key: this.#identity.key,
@@ -393,14 +418,18 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       maxDepth: o.maxDepth,
       compressionLevel: o.compressionLevel,
     });
+    publishConnectionOpened(ep.url, connection.id, tls, ep.proxy?.display, { dialStarted, tlsStarted }, progress);
     const onAbort = (): void => connection.destroy(signal?.reason instanceof Error ? signal.reason : new Error('Aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const identifyStarted = performance.now();
     try {
       await connection.identify();
       debug('connection %d to %s identified (%s)', connection.id, ep.url, tls.getProtocol());
+      publishConnectionIdentified(ep.url, connection.id, { dialStarted, identifyStarted }, progress);
       return connection;
     } catch (err) {
       connection.destroy();
+      publishConnectionClosed(ep.url, connection.id, 'error', err as Error);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

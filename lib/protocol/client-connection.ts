@@ -140,7 +140,7 @@ export class ClientConnection {
     const { timeouts, endpoint, maxMessageBytes, maxDepth } = this.#options;
     const write = this.#deadline('write', timeouts.readMs);
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
-    if (streams.length > 0) await writeDataStreams(this.#socket, streams, write);
+    if (streams.length > 0) await writeDataStreams(this.#socket, streams, write, endpoint);
     const read = this.#deadline('read', timeouts.readMs);
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,
@@ -160,7 +160,7 @@ export class ClientConnection {
     if (decoded.message.id !== '' && decoded.message.id !== request.id) {
       throw new ProtocolError(`The agent at ${endpoint} answered a different call (${printable(decoded.message.id)}) than the one sent (${printable(request.id)})`);
     }
-    const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
+    const incoming = new IncomingStreams(this.#reader, decoded.streams, read, endpoint);
     bindStreams(decoded, incoming.streams);
     return { response: decoded.message, incoming };
   }

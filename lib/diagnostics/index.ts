@@ -1,0 +1,19 @@
+/**
+ * The diagnostics channels' names and message types, for code that subscribes with `node:diagnostics_channel`.
+ * The publishing helpers stay internal.
+ */
+export {
+  diagnosticsChannels,
+  type CallProgress,
+  type CallRetryMessage,
+  type CallTraceContext,
+  type ConnectionClosedMessage,
+  type ConnectionIdentifiedMessage,
+  type ConnectionOpenedMessage,
+  type PoolWaitMessage,
+  type PoolWaitOutcome,
+  type ScriptCompletedMessage,
+  type ScriptStartedMessage,
+  type ScriptStatusMessage,
+  type StreamTransferMessage,
+} from './channels.js';
