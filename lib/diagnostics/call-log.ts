@@ -26,7 +26,9 @@ const subscriber = {
  * every call: `debug` offers no notice of `enable()`, and reading its flag is cheap.
  */
 export function syncCallLog(): void {
-  if (log.enabled === subscribed) return;
+  // `enabled` is undefined, not false, until debug has been enabled or disabled once.
+  const enabled: unknown = log.enabled;
+  if ((enabled === true) === subscribed) return;
   subscribed = !subscribed;
   if (subscribed) callChannel.subscribe(subscriber);
   else callChannel.unsubscribe(subscriber);
