@@ -429,7 +429,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       return connection;
     } catch (err) {
       connection.destroy();
-      publishConnectionClosed(ep.url, connection.id, 'error', err as Error);
+      publishConnectionClosed(ep.url, connection.id, aborted(signal) ? 'aborted' : 'error', err as Error);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -111,8 +111,8 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const retries = meter.createCounter(METRICS.retries, { unit: '{retry}', description: 'Connection attempts that failed and were retried' });
   const dataStreamIo = meter.createCounter(METRICS.dataStreamIo, { unit: 'By', description: 'Data stream body bytes sent and received' });
 
-  /** The span and attributes of each traced call; a weak map, so that a call never finished leaves nothing behind. */
-  const calls = new WeakMap<CallTraceContext, { span: Span; attributes: Attributes }>();
+  /** The span of each traced call; a weak map, so that a call never finished leaves nothing behind. */
+  const calls = new WeakMap<CallTraceContext, Span>();
   /** Connections opened while instrumented: only their closes count down. */
   const open = new Map<number, Attributes>();
   const endpoints = new EndpointAttributes();
@@ -125,11 +125,10 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
         'rpc.method': call.method,
         'server.address': call.host,
         'server.port': call.port,
+        'halibut.call.id': call.callId,
       };
       // Published synchronously inside the caller's own call: the active context is the caller's.
-      const span = tracer.startSpan(`${call.service}/${call.method}`, { kind: SpanKind.CLIENT, attributes }, context.active());
-      span.setAttribute('halibut.call.id', call.callId);
-      calls.set(call, { span, attributes });
+      calls.set(call, tracer.startSpan(`${call.service}/${call.method}`, { kind: SpanKind.CLIENT, attributes }, context.active()));
     },
     end(): void {
       // The synchronous part of the call ended: nothing to record.
@@ -141,16 +140,21 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       // Recorded at asyncEnd, which follows.
     },
     asyncEnd(call: CallTraceContext): void {
-      const entry = calls.get(call);
-      if (entry === undefined) return;
+      const span = calls.get(call);
+      if (span === undefined) return;
       calls.delete(call);
-      const { span } = entry;
-      let { attributes } = entry;
-      span.setAttribute('halibut.call.attempts', call.attempts);
-      span.setAttribute('halibut.call.request_started', call.requestStarted);
+      // The metric's attributes: the span's, less the call id (one per call, far too many values for a metric).
+      const attributes: Attributes = {
+        'rpc.system': 'halibut',
+        'rpc.service': call.service,
+        'rpc.method': call.method,
+        'server.address': call.host,
+        'server.port': call.port,
+      };
+      span.setAttributes({ 'halibut.call.attempts': call.attempts, 'halibut.call.request_started': call.requestStarted });
       if ('error' in call) {
         const type = errorType(call.error);
-        attributes = { ...attributes, 'error.type': type };
+        attributes['error.type'] = type;
         span.setAttribute('error.type', type);
         if (call.error instanceof Error) span.recordException(call.error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: call.error instanceof Error ? call.error.message : type });
@@ -162,7 +166,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
 
   /** A finished child span of the call's span, from `startMs` to `endMs` (epoch milliseconds). */
   const childSpan = (call: CallTraceContext | undefined, name: string, startMs: number, endMs: number, attributes: Attributes): void => {
-    const parent = call === undefined ? undefined : calls.get(call)?.span;
+    const parent = call === undefined ? undefined : calls.get(call);
     if (parent === undefined) return;
     tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, trace.setSpan(ROOT_CONTEXT, parent)).end(endMs);
   };
@@ -199,7 +203,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
     [diagnosticsChannels.callRetry]: (message) => {
       const m = message as CallRetryMessage;
       retries.add(1, endpoints.of(m.endpoint));
-      const span = m.call === undefined ? undefined : calls.get(m.call)?.span;
+      const span = m.call === undefined ? undefined : calls.get(m.call);
       span?.addEvent('halibut.retry', { 'halibut.attempt': m.attempt, 'halibut.retries_left': m.retriesLeft, 'error.type': errorType(m.error) });
     },
     [diagnosticsChannels.poolWait]: (message) => {
