@@ -1,7 +1,12 @@
 // Type-aware linting. The layer rules keep data flowing one way: client → pool → protocol → transport, with
-// certificates at the bottom; a lower layer never imports a higher one.
+// certificates at the bottom; a lower layer never imports a higher one. lib/diagnostics (the diagnostics channels)
+// sits below everything, so that every layer can publish. @opentelemetry/* is an optional peer dependency: only
+// lib/opentelemetry (the `halibut-client/opentelemetry` entry point) may import it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+const FOLDERS = ['certificates', 'transport', 'protocol', 'pool', 'client', 'contracts', 'tentacle', 'discovery', 'testing', 'cli', 'diagnostics', 'opentelemetry'];
+const noOpenTelemetry = { group: ['@opentelemetry/*', '@opentelemetry/**'], message: 'only lib/opentelemetry may import @opentelemetry (an optional peer dependency)' };
 
 const layer = (folder, forbidden) => ({
   files: [`lib/${folder}/**/*.ts`],
@@ -9,7 +14,10 @@ const layer = (folder, forbidden) => ({
     'no-restricted-imports': [
       'error',
       {
-        patterns: forbidden.map((f) => ({ group: [`../${f}/*`, `../${f}/**`], message: `lib/${folder} must not import the higher layer lib/${f}` })),
+        patterns: [
+          ...[...new Set(folder === 'opentelemetry' ? forbidden : [...forbidden, 'opentelemetry'])].map((f) => ({ group: [`../${f}/*`, `../${f}/**`], message: `lib/${folder} must not import the higher layer lib/${f}` })),
+          ...(folder === 'opentelemetry' ? [] : [noOpenTelemetry]),
+        ],
         paths: [{ name: 'node-forge', importNames: ['pki', 'asn1', 'pkcs12', 'md', 'util'], message: "node-forge is CommonJS: import forge from 'node-forge'" }],
       },
     ],
@@ -48,6 +56,7 @@ export default tseslint.config(
     files: ['lib/util/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**'], message: 'lib/util is the bottom layer: it must not import anything else from lib' }] }] },
   },
+  { files: ['lib/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [noOpenTelemetry, { group: ['./opentelemetry/*'], message: 'the core must not load lib/opentelemetry' }] }] } },
   layer('certificates', ['transport', 'protocol', 'pool', 'client', 'testing']),
   layer('transport', ['protocol', 'pool', 'client', 'testing']),
   layer('protocol', ['pool', 'client', 'testing']),
@@ -56,4 +65,8 @@ export default tseslint.config(
   layer('contracts', ['pool', 'client', 'testing', 'cli', 'tentacle', 'discovery']),
   layer('tentacle', ['testing', 'cli']),
   layer('discovery', ['protocol', 'pool', 'client', 'testing', 'cli']),
+  layer('testing', ['cli']),
+  layer('cli', []),
+  layer('diagnostics', FOLDERS.filter((f) => f !== 'diagnostics')),
+  layer('opentelemetry', FOLDERS.filter((f) => f !== 'diagnostics' && f !== 'opentelemetry')),
 );

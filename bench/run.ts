@@ -8,6 +8,7 @@ import { codec } from './scenarios/codec.js';
 import { connectionSetup } from './scenarios/connection-setup.js';
 import { dataStreams } from './scenarios/data-streams.js';
 import { nagle } from './scenarios/nagle.js';
+import { instrumentedCalls } from './scenarios/instrumented-calls.js';
 import { parallelCalls, pooledCalls } from './scenarios/pooled-calls.js';
 import { poolVersusFresh } from './scenarios/pool-vs-fresh.js';
 import { scale } from './scenarios/scale.js';
@@ -35,6 +36,7 @@ const scenarios: Array<[string, () => Promise<ScenarioResult | ScenarioResult[]>
   ['codec', () => codec(ctx)],
   ['pool', () => poolVersusFresh(ctx)],
   ['scale', () => scale(ctx)],
+  ['otel', () => instrumentedCalls(ctx)],
 ];
 
 const results: ScenarioResult[] = [];

@@ -8,6 +8,7 @@ export * from './client/index.js';
 export * from './certificates/index.js';
 export * from './contracts/index.js';
 export * from './tentacle/index.js';
+export * from './diagnostics/index.js';
 export {
   discoverAgent,
   describeCertificate,

@@ -1,6 +1,8 @@
 // Diagnostic logging (the debug package) must never reveal a private key, a key passphrase or a message body.
 import assert from 'node:assert/strict';
+import { format } from 'node:util';
 import { describe, it } from 'node:test';
+import createDebug from 'debug';
 import { DataStream, HalibutClient, loadPem } from '../lib/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
@@ -8,6 +10,8 @@ import { captureDebugLog } from './support/debug-log.js';
 import { identities } from './support/identities.js';
 import { startScriptedProxy } from './support/proxies.js';
 import { createPrivateKey } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
+import { freePort } from './support/ports.js';
 
 closeEverythingAfterwards();
 
@@ -54,5 +58,48 @@ describe('logging', () => {
       assert.ok(!everything.includes(secret), `a log line or error contains ${secret.slice(0, 20)}…`);
     }
     assert.ok(!log.includes(secretBody), 'no log line contains a message body');
+  });
+
+  it('halibut:call writes one line per call: method, endpoint, attempts, duration and outcome, never a value', async () => {
+    const lines: string[] = [];
+    const previousLog = createDebug.log;
+    createDebug.log = (...args: unknown[]) => lines.push(format(...args));
+    createDebug.enable('halibut:call');
+    onCleanup(() => {
+      createDebug.disable();
+      createDebug.log = previousLog;
+    });
+    const ids = await identities();
+    const secret = 'PARAMETER-VALUE-9d2e';
+    const { endpoint } = await startAgent({
+      services: {
+        S: {
+          Echo: (s: string) => s,
+          Throw: (s: string) => {
+            throw new Error(`refused ${s}`);
+          },
+        },
+      },
+    });
+    const client = new HalibutClient({ certificate: ids.client, retry: { attempts: 2, delayMs: 1 } });
+    onCleanup(() => client.close());
+    const url = new URL(endpoint.url);
+    const normalised = `https://127.0.0.1:${url.port}/`;
+    assert.equal(await client.call(endpoint, { service: 'S', method: 'Echo', params: [secret] }), secret);
+    await assert.rejects(client.call(endpoint, { service: 'S', method: 'Throw', params: [secret] }), (err: unknown) => err instanceof Error && err.message.includes(secret));
+    const refused = `https://127.0.0.1:${await freePort()}/`;
+    await assert.rejects(client.call({ url: refused, thumbprint: ids.agent.thumbprint }, { service: 'S', method: 'Echo', params: [secret] }));
+
+    assert.equal(lines.length, 3, lines.join('\n'));
+    assert.match(lines[0]!, new RegExp(`halibut:call S\\.Echo ${normalised} ok, 1 attempt, \\d+\\.\\d ms`));
+    assert.match(lines[1]!, new RegExp(`halibut:call S\\.Throw ${normalised} failed: ServiceInvocationError ERR_\\w+, 1 attempt, \\d+\\.\\d ms, the request had started`));
+    assert.match(lines[2]!, new RegExp(`halibut:call S\\.Echo ${refused} failed: ConnectError ERR_\\w+, 2 attempts, \\d+\\.\\d ms, the request never started`));
+    for (const line of lines) assert.ok(!line.includes(secret), `a parameter value in: ${line}`);
+
+    // Disabled again: no line, and the call channel is left without a subscriber.
+    createDebug.disable();
+    await client.call(endpoint, { service: 'S', method: 'Echo', params: ['x'] });
+    assert.equal(lines.length, 3);
+    assert.equal(tracingChannel('halibut:call').hasSubscribers, false);
   });
 });

@@ -7,6 +7,7 @@
 import createDebug from 'debug';
 import pRetry, { AbortError } from 'p-retry';
 import { CertificateMismatchError } from '../certificates/pinning.js';
+import { callTraceContext, publishCallRetry, traceCall, type CallTraceContext } from '../diagnostics/channels.js';
 import { HalibutError, inCall, type CallProgress } from '../errors.js';
 import type { ConnectionPool, Lease } from '../pool/connection-pool.js';
 import type { ClientConnection } from '../protocol/client-connection.js';
@@ -64,6 +65,8 @@ export class CallAttempt {
   attempts = 0;
   /** Whether the request has started to go out; from then on the agent may have run it, and nothing is retried. */
   requestStarted = false;
+  /** The call's context on the `halibut:call` tracing channel; undefined when nobody subscribes. */
+  readonly trace: CallTraceContext | undefined;
   /** Handshake or identification failures in a row: the second makes the endpoint's pooled connections suspect. */
   #initializationFailures = 0;
 
@@ -78,9 +81,10 @@ export class CallAttempt {
   readonly #timeoutMs: number | undefined;
   /** Set when the call's own deadline passed. */
   #timedOut = false;
-  readonly #open = (signal: AbortSignal | undefined): Promise<ClientConnection> => this.#path.connector.open(this.#ep, signal);
+  readonly #open = (signal: AbortSignal | undefined): Promise<ClientConnection> => this.#path.connector.open(this.#ep, signal, this.trace);
   readonly #onRequestStarted = (): void => {
     this.requestStarted = true;
+    if (this.trace !== undefined) this.trace.requestStarted = true;
   };
 
   constructor(path: CallPath, ep: ResolvedEndpoint, message: RequestMessage, retry: ResolvedRetryOptions, limits: CallLimits) {
@@ -95,6 +99,7 @@ export class CallAttempt {
     this.#callerSignal = limits.signal;
     this.#signal = limits.signal;
     this.#timeoutMs = limits.timeoutMs;
+    this.trace = callTraceContext(ep, message.service, message.method, message.id);
   }
 
   /** How far the call has got, as its errors report it. */
@@ -103,7 +108,11 @@ export class CallAttempt {
   }
 
   /** Runs the call and returns its result, or fails with an error that says how far it got. */
-  async run(): Promise<unknown> {
+  run(): Promise<unknown> {
+    return traceCall(this.trace, this.#run, this);
+  }
+
+  async #run(): Promise<unknown> {
     const { emit } = this.#path;
     const { endpoint, service, method, callId } = this;
     const event: CallEvent = { endpoint, service, method, callId };
@@ -194,6 +203,7 @@ export class CallAttempt {
           if (!retry.retryOn(error)) throw error;
           debug('attempt %d to reach %s failed: %s', attemptNumber, this.endpoint, error.message);
           if (retriesLeft > 0) emit('retryScheduled', { endpoint: this.endpoint, callId: this.callId, attempt: attemptNumber, retriesLeft, error });
+          if (retriesLeft > 0) publishCallRetry(this.trace, this.endpoint, this.callId, attemptNumber, retriesLeft, error);
         },
       },
     );
@@ -202,6 +212,7 @@ export class CallAttempt {
   /** One attempt to check a connection out; failures not worth retrying come out wrapped in p-retry's AbortError. */
   async #tryOnce(): Promise<Lease> {
     this.attempts++;
+    if (this.trace !== undefined) this.trace.attempts = this.attempts;
     const { pool } = this.#path;
     try {
       return await pool.checkOut(this.#ep.key, this.endpoint, this.#open, this.#signal);

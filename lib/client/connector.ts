@@ -5,6 +5,7 @@
  */
 import createDebug from 'debug';
 import type { CertificateIdentity } from '../certificates/identity.js';
+import { publishConnectionClosed, publishConnectionIdentified, publishConnectionOpened, type CallTraceContext } from '../diagnostics/channels.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import { proxyDialer } from '../transport/proxy/proxy-dialer.js';
 import { dialTcp, type Dialer } from '../transport/tcp.js';
@@ -37,12 +38,17 @@ export class Connector {
     this.#options = options;
   }
 
-  /** Dials, secures, pins and identifies a connection to `ep`; `signal` stops it at whichever step it is. */
-  async open(ep: ResolvedEndpoint, signal: AbortSignal | undefined): Promise<ClientConnection> {
+  /**
+   * Dials, secures, pins and identifies a connection to `ep`; `signal` stops it at whichever step it is. `call` is the
+   * trace context of the call the connection is opened for, passed on to the connection channels.
+   */
+  async open(ep: ResolvedEndpoint, signal: AbortSignal | undefined, call?: CallTraceContext): Promise<ClientConnection> {
     const { identity, limits, lookup } = this.#options;
     debug('connecting to %s', ep.url);
+    const dialStarted = performance.now();
     const dial = this.#options.dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#options.proxyCa }));
     const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: limits.connectTimeoutMs, signal, lookup });
+    const tlsStarted = performance.now();
     const tls = await secureSocket(raw, {
       cert: identity.cert,
       key: identity.key,
@@ -68,13 +74,17 @@ export class Connector {
       maxDecodedBytes: limits.maxDecodedBytes,
       compressionLevel: limits.compressionLevel,
     });
+    publishConnectionOpened(ep.url, connection.id, tls, ep.proxy?.display, { dialStarted, tlsStarted }, call);
     const onAbort = addAbortListener(signal, () => connection.destroy(abortReason(signal)));
+    const identifyStarted = performance.now();
     try {
       await connection.identify();
       debug('connection %d to %s identified (%s)', connection.id, ep.url, tls.getProtocol());
+      publishConnectionIdentified(ep.url, connection.id, { dialStarted, identifyStarted }, call);
       return connection;
     } catch (err) {
       connection.destroy();
+      publishConnectionClosed(ep.url, connection.id, signal?.aborted === true ? 'aborted' : 'error', err as Error);
       throw err;
     } finally {
       onAbort[Symbol.dispose]();

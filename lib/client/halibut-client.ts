@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { CertificateIdentity } from '../certificates/identity.js';
+import { syncCallLog } from '../diagnostics/call-log.js';
 import { ConnectionPool, type EndpointStats } from '../pool/connection-pool.js';
 import { Guid } from '../protocol/dotnet-values.js';
 import type { RequestMessage } from '../protocol/message-codec.js';
@@ -97,6 +98,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
    * {@link CallAbortedError}.
    */
   async call(endpoint: Endpoint, request: CallRequest, options: CallOptions = {}): Promise<unknown> {
+    syncCallLog();
     if (this.#closed) throw new ClientClosedError();
     const ep = this.#endpoints.resolve(endpoint);
     const retry = options.retry === undefined ? this.#retry : resolveRetry(this.#retry, options.retry);

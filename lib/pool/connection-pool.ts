@@ -9,6 +9,7 @@
  * attempt. Clearing an endpoint bumps its generation: connections of an older generation are closed instead of reused.
  */
 import createDebug from 'debug';
+import { publishConnectionClosed, publishPoolWait, type PoolWaitOutcome } from '../diagnostics/channels.js';
 import type { ClientConnection } from '../protocol/client-connection.js';
 import { abortReason, addAbortListener, isAborted, withDeadline } from '../util/abort.js';
 import { PoolClosedError, WaitQueueTimeoutError } from './errors.js';
@@ -124,10 +125,13 @@ export class ConnectionPool {
       if (this.#closed) throw this.#checkOutFailed(url, started, 'poolClosed', new PoolClosedError(url));
       if (isAborted(signal)) throw this.#checkOutFailed(url, started, 'aborted', abortReason(signal));
       if (mustWait) {
+        const waitStarted = performance.now();
         try {
           await this.#waitForTurn(ep, deadline, signal);
+          publishPoolWait(url, waitStarted, 'served');
         } catch (err) {
-          const reason: CheckOutFailureReason = err instanceof WaitQueueTimeoutError ? 'timeout' : err instanceof PoolClosedError ? 'poolClosed' : 'aborted';
+          const reason: CheckOutFailureReason & PoolWaitOutcome = err instanceof WaitQueueTimeoutError ? 'timeout' : err instanceof PoolClosedError ? 'poolClosed' : 'aborted';
+          publishPoolWait(url, waitStarted, reason, err as Error);
           throw this.#checkOutFailed(url, started, reason, err as Error);
         }
         mustWait = false;
@@ -301,6 +305,7 @@ export class ConnectionPool {
     if (force || reason === 'error' || reason === 'aborted' || reason === 'stale') conn.destroy(error);
     else void conn.end();
     this.#emit('connectionClosed', { endpoint: ep.url, connectionId: conn.id, reason, ...(error === undefined ? {} : { error }) });
+    publishConnectionClosed(ep.url, conn.id, reason, error);
   }
 
   /** True when no connection is in use or being opened. */
@@ -334,6 +339,7 @@ export class ConnectionPool {
         if (tracked !== undefined) clearTimeout(tracked.idleTimer);
         ending.push(conn.end());
         this.#emit('connectionClosed', { endpoint: ep.url, connectionId: conn.id, reason: 'poolClosed' });
+        publishConnectionClosed(ep.url, conn.id, 'poolClosed');
       }
     }
     await Promise.all(ending);

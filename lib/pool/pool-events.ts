@@ -3,22 +3,10 @@
  * checkout, with reasons and durations. For observability only; failures reach callers through their promises.
  */
 
-/** Why a connection was closed. */
-export type ConnectionCloseReason =
-  /** Idle longer than `maxIdleTimeMs`. */
-  | 'idle'
-  /** More idle connections than `maxIdlePerEndpoint`. */
-  | 'excess'
-  /** A pooled connection failed NEXT/PROCEED, or the agent closed it while idle. */
-  | 'stale'
-  /** The endpoint's pool was cleared after it was created. */
-  | 'cleared'
-  /** An error (protocol, I/O, timeout) happened on it. */
-  | 'error'
-  /** The call using it was aborted. */
-  | 'aborted'
-  /** The client was closed. */
-  | 'poolClosed';
+import type { ConnectionCloseReason } from '../diagnostics/channels.js';
+
+/** Why a connection was closed: defined with the diagnostics channels, which carry it too. */
+export type { ConnectionCloseReason };
 
 /** Why a checkout failed. */
 export type CheckOutFailureReason =

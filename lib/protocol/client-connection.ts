@@ -155,7 +155,7 @@ export class ClientConnection {
     const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes } = this.#options;
     const write = this.#deadline('write', timeouts.readMs);
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
-    if (streams.length > 0) await writeDataStreams(this.#socket, streams, write);
+    if (streams.length > 0) await writeDataStreams(this.#socket, streams, write, endpoint);
     const read = this.#deadline('read', timeouts.readMs);
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,
@@ -180,7 +180,7 @@ export class ClientConnection {
           : `The agent at ${endpoint} answered a different call (${printable(id)}) than the one sent (${printable(request.id)})`,
       );
     }
-    const incoming = new IncomingStreams(this.#reader, decoded.streams, read);
+    const incoming = new IncomingStreams(this.#reader, decoded.streams, read, endpoint);
     bindStreams(decoded, incoming.streams);
     return { response: decoded.message, incoming };
   }

@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { observingTransfers, publishStreamTransfer } from '../diagnostics/channels.js';
 import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { DataStream, type IncomingStreamSource } from './data-stream.js';
@@ -12,6 +13,16 @@ import { withDeadline } from '../util/abort.js';
 import { connectionFailed, ConnectionClosedError, DataStreamError, PhaseTimeoutError } from './errors.js';
 
 const HEADER_BYTES = 24;
+
+/** How far the reading of one incoming stream got. */
+interface Remaining {
+  /** Body bytes not read yet. */
+  bytes: number;
+  /** True once its header has been asked for. */
+  started: boolean;
+  /** `performance.now()` when reading began, while the transfer is observed and not yet reported. */
+  since?: number | undefined;
+}
 const BODY_CHUNK = 64 * 1024;
 
 function lengthBytes(length: number): Buffer {
@@ -41,34 +52,47 @@ function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<un
 
 /**
  * Sends each stream's frame with backpressure. A source that yields more or fewer bytes than declared fails: the
- * receiver counts bytes, so the connection cannot be used afterwards either way.
+ * receiver counts bytes, so the connection cannot be used afterwards either way. With `endpoint`, each transfer is
+ * published on the diagnostics channel (the client's side names it; the agent's does not).
  */
-export async function writeDataStreams(socket: Socket, streams: readonly DataStream[], deadline?: ReadDeadline): Promise<void> {
+export async function writeDataStreams(socket: Socket, streams: readonly DataStream[], deadline?: ReadDeadline, endpoint?: string): Promise<void> {
   for (const stream of streams) {
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
-    stream.id.writeTo(header, 0);
-    header.writeBigInt64LE(BigInt(stream.length), 16);
-    await writeAll(socket, header, deadline);
-    let sent = 0;
-    const source = stream.readable();
+    const started = endpoint !== undefined && observingTransfers() ? performance.now() : undefined;
+    const sent = { bytes: 0 };
     try {
-      for await (const chunk of source) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-        sent += buf.length;
-        if (sent > stream.length) {
-          throw new DataStreamError(`DataStream ${stream.id.toString()} produced more than its declared ${stream.length} bytes`);
-        }
-        if (socket.destroyed) throw new ConnectionClosedError('The connection closed while a data stream was being sent');
-        if (!socket.write(buf)) await drained(socket, deadline);
-      }
-    } finally {
-      if (!source.destroyed) source.destroy();
+      await writeDataStream(socket, stream, deadline, sent);
+    } catch (err) {
+      if (started !== undefined) publishStreamTransfer(endpoint!, stream, 'send', sent.bytes, started, err as Error);
+      throw err;
     }
-    if (sent !== stream.length) {
-      throw new DataStreamError(`DataStream ${stream.id.toString()} produced ${sent} bytes but declared ${stream.length}`);
-    }
-    await writeAll(socket, lengthBytes(stream.length), deadline);
+    if (started !== undefined) publishStreamTransfer(endpoint!, stream, 'send', sent.bytes, started);
   }
+}
+
+/** One stream's frame: header, body, trailer. `sent` counts the body bytes written so far. */
+async function writeDataStream(socket: Socket, stream: DataStream, deadline: ReadDeadline | undefined, sent: { bytes: number }): Promise<void> {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  stream.id.writeTo(header, 0);
+  header.writeBigInt64LE(BigInt(stream.length), 16);
+  await writeAll(socket, header, deadline);
+  const source = stream.readable();
+  try {
+    for await (const chunk of source) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+      sent.bytes += buf.length;
+      if (sent.bytes > stream.length) {
+        throw new DataStreamError(`DataStream ${stream.id.toString()} produced more than its declared ${stream.length} bytes`);
+      }
+      if (socket.destroyed) throw new ConnectionClosedError('The connection closed while a data stream was being sent');
+      if (!socket.write(buf)) await drained(socket, deadline);
+    }
+  } finally {
+    if (!source.destroyed) source.destroy();
+  }
+  if (sent.bytes !== stream.length) {
+    throw new DataStreamError(`DataStream ${stream.id.toString()} produced ${sent.bytes} bytes but declared ${stream.length}`);
+  }
+  await writeAll(socket, lengthBytes(stream.length), deadline);
 }
 
 /**
@@ -80,15 +104,18 @@ export class IncomingStreams implements IncomingStreamSource {
   readonly settled: Promise<void>;
   readonly #reader: ByteReader;
   readonly #deadline: ReadDeadline | undefined;
+  /** Names the endpoint on the diagnostics channel; the agent's side leaves it out and publishes nothing. */
+  readonly #endpoint: string | undefined;
   #next = 0;
   #busy = false;
   #failure: Error | undefined;
   #resolve!: () => void;
   #reject!: (err: Error) => void;
 
-  constructor(reader: ByteReader, announced: ReadonlyArray<{ id: Guid; length: number }>, deadline?: ReadDeadline) {
+  constructor(reader: ByteReader, announced: ReadonlyArray<{ id: Guid; length: number }>, deadline?: ReadDeadline, endpoint?: string) {
     this.#reader = reader;
     this.#deadline = deadline;
+    this.#endpoint = endpoint;
     this.streams = announced.map((s) => DataStream.incoming(s.id, s.length, this));
     this.settled = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
@@ -117,7 +144,7 @@ export class IncomingStreams implements IncomingStreamSource {
   }
 
   open(stream: DataStream): Readable {
-    const remaining = { bytes: stream.length, started: false };
+    const remaining: Remaining = { bytes: stream.length, started: false };
     const readable: Readable = new Readable({
       highWaterMark: BODY_CHUNK,
       read: () => {
@@ -128,7 +155,9 @@ export class IncomingStreams implements IncomingStreamSource {
       },
       destroy: (err, cb) => {
         if (remaining.bytes > 0 || !remaining.started) {
-          this.#fail(err ?? new DataStreamError(`DataStream ${stream.id.toString()} was closed before it was read to the end`));
+          const error = err ?? new DataStreamError(`DataStream ${stream.id.toString()} was closed before it was read to the end`);
+          this.#report(stream, remaining, error);
+          this.#fail(error);
         }
         cb(err);
       },
@@ -137,7 +166,7 @@ export class IncomingStreams implements IncomingStreamSource {
   }
 
   async discard(stream: DataStream): Promise<void> {
-    const remaining = { bytes: stream.length, started: false };
+    const remaining: Remaining = { bytes: stream.length, started: false };
     for (;;) {
       const chunk = await this.#pump(stream, remaining);
       if (chunk === null) return;
@@ -151,7 +180,7 @@ export class IncomingStreams implements IncomingStreamSource {
   }
 
   /** Returns the next piece of `stream`'s body, or null after its trailer has been checked. */
-  async #pump(stream: DataStream, remaining: { bytes: number; started: boolean }): Promise<Buffer | null> {
+  async #pump(stream: DataStream, remaining: Remaining): Promise<Buffer | null> {
     if (this.#failure !== undefined) throw this.#failure;
     try {
       if (!remaining.started) {
@@ -164,6 +193,7 @@ export class IncomingStreams implements IncomingStreamSource {
         if (this.#busy) throw new DataStreamError('Another DataStream of this message is still being read');
         this.#busy = true;
         remaining.started = true;
+        if (this.#endpoint !== undefined && observingTransfers()) remaining.since = performance.now();
         const header = await this.#reader.readExact(HEADER_BYTES, 'a data stream header', this.#deadline);
         const id = Guid.fromDotnetBytes(header.subarray(0, 16));
         const length = header.readBigInt64LE(16);
@@ -189,15 +219,24 @@ export class IncomingStreams implements IncomingStreamSource {
       if (again !== BigInt(stream.length)) {
         throw new DataStreamError(`Data stream ${stream.id.toString()} size mismatch: declared ${stream.length} bytes, trailer says ${again}`);
       }
+      this.#report(stream, remaining);
       this.#busy = false;
       this.#next++;
       if (this.#next === this.streams.length) this.#resolve();
       return null;
     } catch (err) {
       const error = err instanceof ConnectionClosedError ? new DataStreamError(`Data stream ${stream.id.toString()} failed: ${err.message}`, { cause: err }) : (err as Error);
+      this.#report(stream, remaining, error);
       this.#fail(error);
       throw error;
     }
+  }
+
+  /** Publishes the stream's transfer once, if it was being observed when its reading began. */
+  #report(stream: DataStream, remaining: Remaining, error?: Error): void {
+    if (remaining.since === undefined) return;
+    publishStreamTransfer(this.#endpoint!, stream, 'receive', stream.length - remaining.bytes, remaining.since, error);
+    remaining.since = undefined;
   }
 
   #fail(error: Error): void {

@@ -30,6 +30,7 @@ import {
 } from '../contracts/encode.js';
 import { ProcessState, ScriptExitCodes } from '../contracts/enums.js';
 import { ScriptMethods, ServiceNames } from '../contracts/services.js';
+import { publishScriptStarted, publishScriptStatus } from '../diagnostics/channels.js';
 import { HalibutError } from '../errors.js';
 import { RemoteError } from '../protocol/remote-errors.js';
 import { pause, pollDelay, type ResolvedPollOptions } from './polling.js';
@@ -53,6 +54,8 @@ export interface ExecutionContext {
   idempotentAttempts: number;
   /** How long cancelling (and the CompleteScript after it) may take before it is abandoned. */
   cancelTimeoutMs: number;
+  /** The script's ticket, once the agent has the script (for the diagnostics of a run that fails afterwards). */
+  ticket?: string;
 }
 
 /** How an execution ended. */
@@ -91,9 +94,13 @@ class StatusTracker {
   sequence = 0;
   last: ScriptStatusResponse | undefined;
 
-  constructor(private readonly ctx: ExecutionContext) {}
+  constructor(
+    private readonly ctx: ExecutionContext,
+    private readonly ticket: string,
+  ) {}
 
   apply(status: ScriptStatusResponse): ScriptStatusResponse {
+    publishScriptStatus(this.ctx.url, this.ticket, status);
     this.ctx.emit(status.Logs);
     this.sequence = status.NextLogSequence;
     this.last = status;
@@ -112,7 +119,7 @@ class StatusTracker {
 export async function executeV2(ctx: ExecutionContext, command: StartScriptCommandV2): Promise<ExecutionOutcome> {
   const call = caller(ctx, ServiceNames.ScriptServiceV2);
   const ticket = command.ScriptTicket;
-  const status = new StatusTracker(ctx);
+  const status = new StatusTracker(ctx, ticket.TaskId);
   const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
   const idempotent = async (method: string, param: () => Record<string, unknown>, signal: AbortSignal | undefined): Promise<ScriptStatusResponse> => {
     for (let attempt = 1; ; attempt++) {
@@ -144,7 +151,10 @@ export async function executeV2(ctx: ExecutionContext, command: StartScriptComma
   };
 
   try {
-    status.apply(await idempotent(ScriptMethods.StartScript, () => encodeStartScriptCommandV2(command), ctx.cancel));
+    const started = await idempotent(ScriptMethods.StartScript, () => encodeStartScriptCommandV2(command), ctx.cancel);
+    ctx.ticket = ticket.TaskId;
+    publishScriptStarted(ctx.url, ticket.TaskId, ServiceNames.ScriptServiceV2);
+    status.apply(started);
     for (let i = 0; !status.complete; i++) {
       if (!(await pause(pollDelay(ctx.poll, i), ctx.cancel))) break;
       status.apply(await idempotent(ScriptMethods.GetStatus, () => encodeScriptStatusRequestV2(request()), ctx.cancel));
@@ -185,7 +195,9 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
     }
     throw err;
   }
-  const status = new StatusTracker(ctx);
+  ctx.ticket = ticket.TaskId;
+  publishScriptStarted(ctx.url, ticket.TaskId, ServiceNames.ScriptService);
+  const status = new StatusTracker(ctx, ticket.TaskId);
   const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
   const getStatus = async (signal: AbortSignal | undefined) =>
     status.apply(decodeScriptStatusResponse(await call(ScriptMethods.GetStatus, encodeScriptStatusRequest(request()), signal), 'result'));

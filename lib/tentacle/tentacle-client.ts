@@ -3,6 +3,7 @@ import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
 import { isCallStopped } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
 import { ServiceNames } from '../contracts/services.js';
+import { publishScriptCompleted } from '../diagnostics/channels.js';
 import { newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
 import { CapabilitiesCache } from './capabilities.js';
@@ -118,6 +119,7 @@ export class TentacleClient {
         idempotentAttempts: this.#idempotentAttempts,
         cancelTimeoutMs: this.#cancelTimeoutMs,
       };
+      const started = performance.now();
       try {
         let service: ScriptResult['service'];
         try {
@@ -126,7 +128,9 @@ export class TentacleClient {
           // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
           if (!isCallStopped(err) || !cancel.signal.aborted) throw err;
           if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
-          return { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
+          const result: ScriptResult = { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
+          publishScriptCompleted(url, started, result);
+          return result;
         }
         const taskId = options.taskId ?? DEFAULT_TASK_ID;
         const outcome: ExecutionOutcome =
@@ -140,7 +144,11 @@ export class TentacleClient {
             : await executeV1(ctx, { ...fields, TaskId: taskId });
         if (timedOut.value && outcome.cancelled) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, outcome.exitCode);
         const result: ScriptResult = { ...outcome, lineCount };
+        publishScriptCompleted(url, started, result);
         return result;
+      } catch (err) {
+        publishScriptCompleted(url, started, { ticket: ctx.ticket ?? '', exitCode: undefined, cancelled: cancel.signal.aborted, error: err });
+        throw err;
       } finally {
         clearTimeout(timer);
         abortListener[Symbol.dispose]();
