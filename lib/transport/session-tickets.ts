@@ -23,6 +23,7 @@
  * ticket comes inside the handshake, before the server's Finished, and our first application bytes acknowledge it.
  */
 import type { TLSSocket } from 'node:tls';
+import { withDeadline } from '../util/abort.js';
 
 /** Linux's shortest delayed-ACK timeout (TCP_DELACK_MIN): the least a stall costs, and so the longest wait. */
 export const DELAYED_ACK_MS = 40;
@@ -50,6 +51,9 @@ export function ticketWaitMs(protocol: string | null, handshakeMs: number): numb
 
 const watches = new WeakMap<TLSSocket, Promise<void>>();
 
+/** What the bound ends the wait with; caught at once, never seen by a caller. */
+const BOUND_REACHED = new Error('session ticket wait bound reached');
+
 /**
  * Starts watching for the session tickets on a socket whose handshake just completed; {@link ticketsSettled} then
  * resolves once they are in, once `waitMs` has passed, or once the socket closes, whichever comes first. Must be
@@ -57,31 +61,29 @@ const watches = new WeakMap<TLSSocket, Promise<void>>();
  */
 export function watchSessionTickets(socket: TLSSocket, waitMs: number): void {
   if (waitMs <= 0) return;
-  const started = performance.now();
-  watches.set(
-    socket,
-    new Promise<void>((resolve) => {
-      let tickets = 0;
-      const settle = (): void => {
-        clearTimeout(timer);
-        socket.off('session', onTicket);
-        socket.off('close', settle);
-        watches.delete(socket);
-        resolve();
-      };
-      const onTicket = (): void => {
-        // Not settled from within the event: it fires inside OpenSSL's read, and a write made there (our promise's
-        // continuation runs before control returns to OpenSSL) corrupts the record stream (the peer sees a bad MAC).
-        if (++tickets >= EXPECTED_TICKETS) return void setImmediate(settle);
-        // A server that sends only one: give a second a moment, within the bound.
-        clearTimeout(timer);
-        timer = setTimeout(settle, Math.min(NEXT_TICKET_GRACE_MS, Math.max(0, waitMs - (performance.now() - started))));
-      };
-      let timer = setTimeout(settle, waitMs);
-      socket.on('session', onTicket);
-      socket.once('close', settle);
-    }),
-  );
+  const wait = withDeadline<undefined>({ timeoutMs: waitMs, expired: () => BOUND_REACHED }, undefined, (settle) => {
+    let tickets = 0;
+    let grace: NodeJS.Timeout | undefined;
+    const done = (): void => settle.resolve(undefined);
+    const onTicket = (): void => {
+      // Not settled from within the event: it fires inside OpenSSL's read, and a write made there (our promise's
+      // continuation runs before control returns to OpenSSL) corrupts the record stream (the peer sees a bad MAC).
+      if (++tickets >= EXPECTED_TICKETS) return void setImmediate(done);
+      // A server that sends only one: give a second a moment (the overall bound still holds).
+      clearTimeout(grace);
+      grace = setTimeout(done, NEXT_TICKET_GRACE_MS);
+    };
+    socket.on('session', onTicket);
+    socket.once('close', done);
+    return () => {
+      clearTimeout(grace);
+      socket.off('session', onTicket);
+      socket.off('close', done);
+      watches.delete(socket);
+    };
+  });
+  // Reaching the bound is not a failure: it ends the wait like the tickets would.
+  watches.set(socket, wait.catch(() => undefined));
 }
 
 /** Resolves when the tickets watched by {@link watchSessionTickets} are in (or the wait ended); at once if none is watched. */
