@@ -1,6 +1,5 @@
 // Diagnostic logging (the debug package) must never reveal a private key, a key passphrase or a message body.
 import assert from 'node:assert/strict';
-import { format } from 'node:util';
 import { describe, it } from 'node:test';
 import createDebug from 'debug';
 import { DataStream, HalibutClient, loadPem } from '../lib/index.js';
@@ -61,14 +60,7 @@ describe('logging', () => {
   });
 
   it('halibut:call writes one line per call: method, endpoint, attempts, duration and outcome, never a value', async () => {
-    const lines: string[] = [];
-    const previousLog = createDebug.log;
-    createDebug.log = (...args: unknown[]) => lines.push(format(...args));
-    createDebug.enable('halibut:call');
-    onCleanup(() => {
-      createDebug.disable();
-      createDebug.log = previousLog;
-    });
+    const lines = captureDebugLog('halibut:call');
     const ids = await identities();
     const secret = 'PARAMETER-VALUE-9d2e';
     const { endpoint } = await startAgent({

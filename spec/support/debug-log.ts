@@ -3,12 +3,12 @@ import { format } from 'node:util';
 import createDebug from 'debug';
 import { onCleanup } from './cleanup.js';
 
-/** Enables `halibut:*` and returns the array the formatted lines are pushed to; restored when the file ends. */
-export function captureDebugLog(): string[] {
+/** Enables `namespaces` and returns the array the formatted lines are pushed to; restored when the file ends. */
+export function captureDebugLog(namespaces = 'halibut:*'): string[] {
   const lines: string[] = [];
   const previousLog = createDebug.log;
   createDebug.log = (...args: unknown[]) => lines.push(format(...args));
-  createDebug.enable('halibut:*');
+  createDebug.enable(namespaces);
   onCleanup(() => {
     createDebug.disable();
     createDebug.log = previousLog;
