@@ -145,7 +145,8 @@ export async function check(): Promise<number> {
   const pages = ['README.md', ...readdirSync(join(installed, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
   let links = 0;
   for (const page of pages) {
-    const text = readFileSync(join(installed, page), 'utf8');
+    // Code is not a link, even where it quotes text that looks like one (a Tentacle's messages do).
+    const text = readFileSync(join(installed, page), 'utf8').replace(/```[\s\S]*?```/g, '').replace(/`[^`]*`/g, '');
     for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
       links += 1;
