@@ -93,12 +93,14 @@ export class ClientConnection {
     // listener with Nagle on answers at once (lib/transport/session-tickets.ts). The wait ends early if the socket
     // closes; then the read below reports why, as it would have.
     await ticketsSettled(this.#socket);
-    if (!this.closed) {
-      await writeAll(this.#socket, MX_LINE, deadline);
-      await writeAll(this.#socket, MX_CLIENT, deadline);
-    }
     let line: string | null;
     try {
+      // The writes sit inside the try: a listener that turns us away may close before our identity is out, and a
+      // write into that close (EPIPE, a reset) is the same rejection as a close seen by the read.
+      if (!this.closed) {
+        await writeAll(this.#socket, MX_LINE, deadline);
+        await writeAll(this.#socket, MX_CLIENT, deadline);
+      }
       line = await readControlLine(this.#reader, deadline, 1024);
     } catch (err) {
       if (err instanceof ControlLineError) {
