@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 import { HalibutClient, HalibutError, ProtocolError, ProxyError, type Endpoint, type HalibutClientOptions } from '../lib/index.js';
 import { encodeBson } from '../lib/protocol/bson.js';
-import { PROCEED, readNonEmptyControlLine } from '../lib/protocol/control-lines.js';
+import { PROCEED, readControlLine, readNonEmptyControlLine } from '../lib/protocol/control-lines.js';
 import { RESPONSE_TYPE } from '../lib/protocol/message-codec.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
@@ -182,4 +182,53 @@ describe('the embedded agent refuses renegotiation', () => {
     assert.notEqual(outcome, 'renegotiated');
     assert.notEqual(outcome, 'not asked');
   });
+});
+
+describe('a drip or a flood ends within the phase', () => {
+  it('MX-SERVER dripped a byte at a time fails identification at its whole deadline, not byte by byte', async () => {
+    let dripping: NodeJS.Timeout | undefined;
+    onCleanup(() => clearInterval(dripping));
+    const agent = await startFakeAgent(async (peer) => {
+      // MX, a blank line, MX-CLIENT, a blank line: then the answer, dripped.
+      for (let i = 0; i < 4; i++) await readControlLine(peer.reader);
+      // Each byte comes well within the inactivity limit; the line never ends (and stays under its length bound
+      // for long after the phase's deadline).
+      dripping = setInterval(() => peer.socket.write('M'), 50);
+      await peer.ignore();
+    });
+    const c = client({ handshakeTimeoutMs: 800 });
+    await assert.rejects(ping(c, agent.endpoint), (err: unknown) => {
+      assert.ok(err instanceof HalibutError, inspect(err));
+      assert.equal(err.code, 'ERR_TIMEOUT');
+      assert.equal((err as HalibutError & { phase: string }).phase, 'identification');
+      assert.match(err.message, /as a whole/);
+      return true;
+    });
+  });
+
+  for (const [name, flood] of [
+    ['blank lines every 20 ms after NEXT', (peer: { socket: { write(s: string): boolean } }) => setInterval(() => peer.socket.write('\r\n'), 20)],
+    ['a megabyte of blank lines at once after NEXT', (peer: { socket: { write(s: string): boolean } }) => (peer.socket.write('\r\n'.repeat(512 * 1024)), undefined)],
+  ] as const) {
+    it(`${name}: the heartbeat fails and the call goes on a new connection`, async () => {
+      const timers: NodeJS.Timeout[] = [];
+      onCleanup(() => timers.forEach((t) => clearInterval(t)));
+      let connections = 0;
+      const agent = await startFakeAgent(async (peer) => {
+        const first = ++connections === 1;
+        await peer.identify();
+        await peer.readRequest();
+        await peer.write(response({ id: peer.requestId }));
+        if (!first) return peer.ignore();
+        assert.equal(await readNonEmptyControlLine(peer.reader), 'NEXT');
+        const timer = flood(peer);
+        if (timer !== undefined) timers.push(timer);
+        await peer.ignore();
+      });
+      const c = client({ heartbeatTimeoutMs: 1_000 });
+      assert.equal(await ping(c, agent.endpoint), 'pong');
+      assert.equal(await ping(c, agent.endpoint), 'pong');
+      assert.equal(connections, 2);
+    });
+  }
 });

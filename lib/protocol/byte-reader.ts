@@ -16,6 +16,11 @@ export interface ReadDeadline {
   timeoutMs: number;
   /** What a timeout is reported as. */
   phase: Phase;
+  /**
+   * When the whole phase must be over (a `performance.now()` time), however the peer paces its bytes: a peer that
+   * sends a byte just often enough to beat `timeoutMs` is still stopped here. None when undefined.
+   */
+  endsAt?: number | undefined;
 }
 
 export class ByteReader {
@@ -72,6 +77,8 @@ export class ByteReader {
    */
   async read(max: number, deadline?: ReadDeadline): Promise<Buffer | null> {
     for (;;) {
+      // Checked even when bytes are waiting: a peer that floods can beat any wait, never the phase's end.
+      if (deadline?.endsAt !== undefined && performance.now() >= deadline.endsAt) throw phaseOver(deadline);
       const chunk = this.#take(max);
       if (chunk !== null) return chunk;
       if (this.#failure !== undefined) throw this.#failure;
@@ -114,7 +121,8 @@ export class ByteReader {
 
   #timedOut(deadline: ReadDeadline, reject: (err: Error) => void): void {
     this.#wake = undefined;
-    reject(new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
+    const over = deadline.endsAt !== undefined && performance.now() >= deadline.endsAt;
+    reject(over ? phaseOver(deadline) : new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
   }
 
   #waitForData(deadline: ReadDeadline | undefined): Promise<void> {
@@ -123,9 +131,11 @@ export class ByteReader {
         this.#wake = resolve;
         return;
       }
+      // The wait is the inactivity limit, or what is left of the whole phase when that is shorter.
+      const waitMs = deadline.endsAt === undefined ? deadline.timeoutMs : Math.max(0, Math.min(deadline.timeoutMs, deadline.endsAt - performance.now()));
       if (this.#deadline.busy) {
         // Another wait still holds the kept timer (not something this library does): give this one its own.
-        const timer = setTimeout(() => this.#timedOut(deadline, reject), deadline.timeoutMs);
+        const timer = setTimeout(() => this.#timedOut(deadline, reject), waitMs);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
@@ -136,7 +146,12 @@ export class ByteReader {
         this.#deadline.stop();
         resolve();
       };
-      this.#deadline.start(deadline.timeoutMs, () => this.#timedOut(deadline, reject));
+      this.#deadline.start(waitMs, () => this.#timedOut(deadline, reject));
     });
   }
+}
+
+/** The error for a phase whose whole time is up although bytes kept coming. */
+function phaseOver(deadline: ReadDeadline): PhaseTimeoutError {
+  return new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'the phase as a whole took longer than that (the peer sent its bytes too slowly)');
 }

@@ -81,14 +81,18 @@ export class ClientConnection {
     return this.#socket;
   }
 
-  #deadline(phase: Phase, timeoutMs: number): ReadDeadline {
-    return { phase, timeoutMs };
+  /**
+   * A phase's read deadline: `timeoutMs` without progress, and for the short control exchanges (identification,
+   * NEXT/PROCEED) the same as a limit on the whole phase, so a peer that drips bytes cannot hold it open.
+   */
+  #deadline(phase: Phase, timeoutMs: number, whole = false): ReadDeadline {
+    return whole ? { phase, timeoutMs, endsAt: performance.now() + timeoutMs } : { phase, timeoutMs };
   }
 
   /** Sends `MX` and our identity, then waits for `MX-SERVER` and the blank line after it. */
   async identify(): Promise<void> {
     const { endpoint, timeouts } = this.#options;
-    const deadline = this.#deadline('identification', timeouts.identificationMs);
+    const deadline = this.#deadline('identification', timeouts.identificationMs, true);
     // Under TLS 1.3, speak only once the session tickets are in, so that our first segment acknowledges them and a
     // listener with Nagle on answers at once (lib/transport/session-tickets.ts). The wait ends early if the socket
     // closes; then the read below reports why, as it would have.
@@ -139,7 +143,7 @@ export class ClientConnection {
 
   /** Checks a reused connection: NEXT must be answered by PROCEED within the heartbeat timeout. */
   async heartbeat(): Promise<void> {
-    const deadline = this.#deadline('heartbeat', this.#options.timeouts.heartbeatMs);
+    const deadline = this.#deadline('heartbeat', this.#options.timeouts.heartbeatMs, true);
     await writeAll(this.#socket, NEXT, deadline);
     const line = await readNonEmptyControlLine(this.#reader, deadline);
     if (line === null) throw new ConnectionClosedError(`The agent at ${this.#options.endpoint} closed the pooled connection`);

@@ -118,9 +118,16 @@ export async function readControlLine(reader: ByteReader, deadline?: ReadDeadlin
   }
 }
 
-/** Reads lines until one is not empty (Halibut skips blank lines around NEXT, PROCEED and END). */
+/**
+ * Most blank lines accepted before a control message. Halibut skips blank lines around NEXT, PROCEED and END, and a
+ * real peer sends one at most; without a bound a peer could keep a phase busy for ever with CRLFs.
+ */
+export const MAX_BLANK_LINES = 64;
+
+/** Reads lines until one is not empty (Halibut skips blank lines around NEXT, PROCEED and END), within a bound. */
 export async function readNonEmptyControlLine(reader: ByteReader, deadline?: ReadDeadline): Promise<string | null> {
-  for (;;) {
+  for (let blank = 0; ; blank++) {
+    if (blank > MAX_BLANK_LINES) throw new ControlLineError(`More than ${MAX_BLANK_LINES} blank lines before a control message`, '\r\n'.repeat(4));
     const line = await readControlLine(reader, deadline);
     if (line === null || line.length > 0) return line;
   }
