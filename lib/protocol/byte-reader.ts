@@ -119,10 +119,10 @@ export class ByteReader {
     return chunk;
   }
 
-  #timedOut(deadline: ReadDeadline, reject: (err: Error) => void): void {
+  /** `phaseEnd` says the wait was cut to what was left of the phase, so its end is the phase's end. */
+  #timedOut(deadline: ReadDeadline, phaseEnd: boolean, reject: (err: Error) => void): void {
     this.#wake = undefined;
-    const over = deadline.endsAt !== undefined && performance.now() >= deadline.endsAt;
-    reject(over ? phaseOver(deadline) : new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
+    reject(phaseEnd ? phaseOver(deadline) : new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
   }
 
   #waitForData(deadline: ReadDeadline | undefined): Promise<void> {
@@ -132,10 +132,15 @@ export class ByteReader {
         return;
       }
       // The wait is the inactivity limit, or what is left of the whole phase when that is shorter.
-      const waitMs = deadline.endsAt === undefined ? deadline.timeoutMs : Math.max(0, Math.min(deadline.timeoutMs, deadline.endsAt - performance.now()));
+      // Which limit ends the wait is decided here, not when the timer fires: timers may fire up to a millisecond
+      // before performance.now() says the time is up. A wait that starts with (almost) the whole phase left is
+      // silence, and is reported as such.
+      const left = deadline.endsAt === undefined ? Infinity : Math.max(0, deadline.endsAt - performance.now());
+      const phaseEnd = left < deadline.timeoutMs - 1;
+      const waitMs = Math.min(deadline.timeoutMs, left);
       if (this.#deadline.busy) {
         // Another wait still holds the kept timer (not something this library does): give this one its own.
-        const timer = setTimeout(() => this.#timedOut(deadline, reject), waitMs);
+        const timer = setTimeout(() => this.#timedOut(deadline, phaseEnd, reject), waitMs);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
@@ -146,7 +151,7 @@ export class ByteReader {
         this.#deadline.stop();
         resolve();
       };
-      this.#deadline.start(waitMs, () => this.#timedOut(deadline, reject));
+      this.#deadline.start(waitMs, () => this.#timedOut(deadline, phaseEnd, reject));
     });
   }
 }
