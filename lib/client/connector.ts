@@ -73,6 +73,7 @@ export class Connector {
       maxElements: limits.maxElements,
       maxDecodedBytes: limits.maxDecodedBytes,
       compressionLevel: limits.compressionLevel,
+      minTransferRate: { bytesPerSecond: limits.minTransferRate, windowMs: limits.transferRateWindowMs },
     });
     publishConnectionOpened(ep.url, connection.id, tls, ep.proxy?.display, { dialStarted, tlsStarted }, call);
     const onAbort = addAbortListener(signal, () => connection.destroy(abortReason(signal)));

@@ -31,6 +31,15 @@ export interface HalibutClientOptions {
   responseTimeoutMs?: number;
   /** Any other read that makes no progress (the rest of a response, data streams). Default 600 000. */
   readTimeoutMs?: number;
+  /**
+   * The fewest bytes per second an agent must move, on average over {@link transferRateWindowMs} of waiting for it,
+   * once a response has begun: the rest of the response message and each data stream, down or up (like curl's
+   * low-speed limit). Only time spent waiting for the agent counts, not time the caller takes to consume a download.
+   * Below it the call fails with `ERR_TIMEOUT` in phase `read` (or `write`). 0 turns the floor off. Default 1024.
+   */
+  minTransferRate?: number;
+  /** The window {@link minTransferRate} is averaged over, ms. Default 30 000. */
+  transferRateWindowMs?: number;
   /** Largest decompressed message accepted. Default 64 MiB. */
   maxMessageBytes?: number;
   /** Deepest nesting of documents and arrays accepted in a message. Default 64 (Json.NET's). */
@@ -77,6 +86,10 @@ export interface ResolvedClientOptions {
   responseTimeoutMs: number;
   /** Any other read without progress, ms. */
   readTimeoutMs: number;
+  /** Fewest bytes per second of waiting once a response has begun; 0 for no floor. */
+  minTransferRate: number;
+  /** The window the floor is averaged over, ms. */
+  transferRateWindowMs: number;
   /** Largest decompressed message accepted, bytes. */
   maxMessageBytes: number;
   /** Deepest nesting accepted in a message. */
@@ -104,6 +117,8 @@ export const DEFAULTS: ResolvedClientOptions = {
   heartbeatTimeoutMs: 60_000,
   responseTimeoutMs: 600_000,
   readTimeoutMs: 600_000,
+  minTransferRate: 1024,
+  transferRateWindowMs: 30_000,
   maxMessageBytes: 64 * 1024 * 1024,
   maxDepth: 64,
   maxElements: DEFAULT_MAX_ELEMENTS,
@@ -144,7 +159,7 @@ export function resolveOptions(options: HalibutClientOptions): ResolvedClientOpt
   for (const name of Object.keys(DEFAULTS) as Array<keyof ResolvedClientOptions>) {
     const value = options[name];
     if (value === undefined) continue;
-    const min = name === 'maxIdlePerEndpoint' || name === 'compressionLevel' ? 0 : 1;
+    const min = name === 'maxIdlePerEndpoint' || name === 'compressionLevel' || name === 'minTransferRate' ? 0 : 1;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || !Number.isInteger(value)) {
       throw new TypeError(`Option ${name} must be an integer ≥ ${min}, got ${String(value)}`);
     }

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Phase } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { connectionFailed, ConnectionClosedError, PhaseTimeoutError } from './errors.js';
+import type { RateFloor } from './rate-floor.js';
 
 /** How long a single read may wait, and what to call the phase if it times out. */
 export interface ReadDeadline {
@@ -21,6 +22,11 @@ export interface ReadDeadline {
    * sends a byte just often enough to beat `timeoutMs` is still stopped here. None when undefined.
    */
   endsAt?: number | undefined;
+  /**
+   * A minimum transfer rate the reads under this deadline must keep up, for bodies too large for a total deadline.
+   * Shared by copies of the deadline, so that it counts the whole body. None when undefined.
+   */
+  rate?: RateFloor | undefined;
 }
 
 export class ByteReader {
@@ -76,14 +82,25 @@ export class ByteReader {
    * Returns between 1 and `max` bytes, or `null` on a clean end of stream. Waits for data no longer than the deadline.
    */
   async read(max: number, deadline?: ReadDeadline): Promise<Buffer | null> {
+    let waitedMs = 0;
     for (;;) {
       // Checked even when bytes are waiting: a peer that floods can beat any wait, never the phase's end.
       if (deadline?.endsAt !== undefined && performance.now() >= deadline.endsAt) throw phaseOver(deadline);
       const chunk = this.#take(max);
-      if (chunk !== null) return chunk;
+      if (chunk !== null) {
+        const tooSlow = deadline?.rate?.count(chunk.length, waitedMs);
+        if (tooSlow !== undefined) throw tooSlow;
+        return chunk;
+      }
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#ended) return null;
-      await this.#waitForData(deadline);
+      if (deadline?.rate === undefined) {
+        await this.#waitForData(deadline);
+      } else {
+        const started = performance.now();
+        await this.#waitForData(deadline);
+        waitedMs += performance.now() - started;
+      }
     }
   }
 
@@ -119,10 +136,9 @@ export class ByteReader {
     return chunk;
   }
 
-  /** `phaseEnd` says the wait was cut to what was left of the phase, so its end is the phase's end. */
-  #timedOut(deadline: ReadDeadline, phaseEnd: boolean, reject: (err: Error) => void): void {
+  #timedOut(expired: () => Error, reject: (err: Error) => void): void {
     this.#wake = undefined;
-    reject(phaseEnd ? phaseOver(deadline) : new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer'));
+    reject(expired());
   }
 
   #waitForData(deadline: ReadDeadline | undefined): Promise<void> {
@@ -131,16 +147,25 @@ export class ByteReader {
         this.#wake = resolve;
         return;
       }
-      // The wait is the inactivity limit, or what is left of the whole phase when that is shorter.
-      // Which limit ends the wait is decided here, not when the timer fires: timers may fire up to a millisecond
-      // before performance.now() says the time is up. A wait that starts with (almost) the whole phase left is
-      // silence, and is reported as such.
+      // The wait is the shortest of three: the inactivity limit, what is left of the whole phase, and a rate floor's
+      // window (no byte for a whole window is below any floor). Which one ends the wait is decided here, not when the
+      // timer fires: timers may fire up to a millisecond before performance.now() says the time is up. A wait that
+      // starts with (almost) the whole phase left is silence, and is reported as such.
+      let waitMs = deadline.timeoutMs;
+      let expired = (): Error => new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer');
       const left = deadline.endsAt === undefined ? Infinity : Math.max(0, deadline.endsAt - performance.now());
-      const phaseEnd = left < deadline.timeoutMs - 1;
-      const waitMs = Math.min(deadline.timeoutMs, left);
+      if (left < deadline.timeoutMs - 1) {
+        waitMs = left;
+        expired = () => phaseOver(deadline);
+      }
+      const floor = deadline.rate;
+      if (floor !== undefined && floor.maxWaitMs(0) < waitMs) {
+        waitMs = floor.maxWaitMs(0);
+        expired = () => floor.stalled(0, waitMs);
+      }
       if (this.#deadline.busy) {
         // Another wait still holds the kept timer (not something this library does): give this one its own.
-        const timer = setTimeout(() => this.#timedOut(deadline, phaseEnd, reject), waitMs);
+        const timer = setTimeout(() => this.#timedOut(expired, reject), waitMs);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
@@ -151,7 +176,7 @@ export class ByteReader {
         this.#deadline.stop();
         resolve();
       };
-      this.#deadline.start(waitMs, () => this.#timedOut(deadline, phaseEnd, reject));
+      this.#deadline.start(waitMs, () => this.#timedOut(expired, reject));
     });
   }
 }

@@ -10,6 +10,7 @@ import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmpty
 import { IncomingStreams } from './data-stream-wire.js';
 import { writeDataStreams } from './data-stream-wire.js';
 import { ticketsSettled } from '../transport/session-tickets.js';
+import { RateFloor, type TransferRateLimit } from './rate-floor.js';
 import { ConnectionClosedError, AgentRejectedClientError, NotHalibutPeerError, ProtocolError } from './errors.js';
 import { bindStreams, decodeMessageInSlices, encodeRequest, type RequestMessage, type ResponseMessage } from './message-codec.js';
 
@@ -37,6 +38,8 @@ export interface ConnectionOptions {
   /** Most memory one decoded response may take, as estimated while it is decoded. Default 64 MiB. */
   maxDecodedBytes?: number | undefined;
   compressionLevel?: number | undefined;
+  /** The floor under the rest of a response and each data stream, either way; none when undefined. */
+  minTransferRate?: TransferRateLimit | undefined;
 }
 
 export interface Exchange {
@@ -159,10 +162,13 @@ export class ClientConnection {
     const { bson, streams } = encodeRequest(request);
     onRequestStarted?.();
     const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes } = this.#options;
-    const write = this.#deadline('write', timeouts.readMs);
+    const { minTransferRate } = this.#options;
+    const write: ReadDeadline = { ...this.#deadline('write', timeouts.readMs), rate: RateFloor.of(minTransferRate, 'write') };
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
     if (streams.length > 0) await writeDataStreams(this.#socket, streams, write, endpoint);
-    const read = this.#deadline('read', timeouts.readMs);
+    // After the response's first byte (which waits for the method to run) the body and its data streams are held
+    // to the rate floor; the first byte has its own deadline.
+    const read: ReadDeadline = { ...this.#deadline('read', timeouts.readMs), rate: RateFloor.of(minTransferRate, 'read') };
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,
       firstByte: this.#deadline('response', timeouts.responseMs),

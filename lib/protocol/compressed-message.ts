@@ -90,7 +90,8 @@ async function nextChunk(reader: ByteReader, inflate: MessageInflater, deadline:
   const limit = deadline?.timeoutMs ?? Infinity;
   if (limit <= QUIET_CHECK_MS || !inflate.mayCheckEnd) return reader.read(READ_CHUNK, deadline);
   try {
-    return await reader.read(READ_CHUNK, { phase: 'quiet', timeoutMs: QUIET_CHECK_MS });
+    // The rate floor goes along: a peer that drips just often enough to beat the quiet check is still held to it.
+    return await reader.read(READ_CHUNK, { phase: 'quiet', timeoutMs: QUIET_CHECK_MS, rate: deadline?.rate });
   } catch (err) {
     if (!(err instanceof PhaseTimeoutError) || err.phase !== 'quiet') throw err;
   }

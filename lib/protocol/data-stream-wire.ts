@@ -24,6 +24,8 @@ interface Remaining {
   since?: number | undefined;
 }
 const BODY_CHUNK = 64 * 1024;
+/** The most handed to the socket at once when sending a data stream. */
+const WRITE_PIECE = 64 * 1024;
 
 function lengthBytes(length: number): Buffer {
   const b = Buffer.allocUnsafe(8);
@@ -31,10 +33,20 @@ function lengthBytes(length: number): Buffer {
   return b;
 }
 
-/** Resolves when the socket can take more; rejects if it closes first or the deadline passes. */
-function drained(socket: Socket, deadline: ReadDeadline | undefined): Promise<undefined> {
-  const expired = (): Error => new PhaseTimeoutError(deadline?.phase ?? 'write', deadline?.timeoutMs ?? 0, 'the peer stopped reading a data stream');
-  return withDeadline<undefined>({ timeoutMs: deadline?.timeoutMs, expired }, undefined, (settle) => {
+/**
+ * Resolves when the socket can take more; rejects if it closes first or the deadline passes. With a rate floor, the
+ * wait is also cut off once the `pending` bytes written since the last drain have taken longer than the floor allows.
+ */
+function drained(socket: Socket, deadline: ReadDeadline | undefined, pending: number): Promise<undefined> {
+  let timeoutMs = deadline?.timeoutMs;
+  let expired = (): Error => new PhaseTimeoutError(deadline?.phase ?? 'write', deadline?.timeoutMs ?? 0, 'the peer stopped reading a data stream');
+  const floor = deadline?.rate;
+  if (floor !== undefined && floor.maxWaitMs(pending) < (timeoutMs ?? Infinity)) {
+    const floorMs = floor.maxWaitMs(pending);
+    timeoutMs = floorMs;
+    expired = () => floor.stalled(pending, floorMs);
+  }
+  return withDeadline<undefined>({ timeoutMs, expired }, undefined, (settle) => {
     const onDrain = (): void => settle.resolve(undefined);
     const onClose = (): void => settle.reject(new ConnectionClosedError('The connection closed while a data stream was being sent'));
     const onError = (err: Error): void => settle.reject(connectionFailed(err, 'while a data stream was being sent'));
@@ -84,7 +96,23 @@ async function writeDataStream(socket: Socket, stream: DataStream, deadline: Rea
         throw new DataStreamError(`DataStream ${stream.id.toString()} produced more than its declared ${stream.length} bytes`);
       }
       if (socket.destroyed) throw new ConnectionClosedError('The connection closed while a data stream was being sent');
-      if (!socket.write(buf)) await drained(socket, deadline);
+      // Written in pieces of at most WRITE_PIECE: a drain says only that everything queued has gone, so the less is
+      // queued, the sooner a stalled peer shows (see drained() and the rate floor).
+      for (let at = 0; at < buf.length; at += WRITE_PIECE) {
+        const piece = buf.length <= WRITE_PIECE ? buf : buf.subarray(at, at + WRITE_PIECE);
+        if (socket.write(piece)) {
+          // Taken without waiting: it counts toward the rate floor's window at no cost in time.
+          deadline?.rate?.count(piece.length, 0);
+          continue;
+        }
+        const waitStarted = performance.now();
+        await drained(socket, deadline, socket.writableLength);
+        const tooSlow = deadline?.rate?.count(piece.length, performance.now() - waitStarted);
+        if (tooSlow !== undefined) {
+          socket.destroy(tooSlow);
+          throw tooSlow;
+        }
+      }
     }
   } finally {
     if (!source.destroyed) source.destroy();
