@@ -58,12 +58,17 @@ describe('the rate floor as a rule', () => {
     assert.equal(floor.count(2000, 1000), undefined, 'the failed window is not carried over');
   });
 
-  it('gives a stalled wait what its bytes take at the floor, and never less than a window', () => {
+  it('gives a stalled wait what its bytes take at the floor, never less than a window, unless its own limit is shorter', () => {
     const floor = new RateFloor({ bytesPerSecond: 1000, windowMs: 1000 }, 'write');
     assert.equal(floor.maxWaitMs(0), 1000);
     assert.equal(floor.maxWaitMs(500), 1000);
     assert.equal(floor.maxWaitMs(5000), 5000);
-    assert.match(floor.stalled(5000, 5000).message, /phase 'write'.*moved none of 5000 bytes in 5\.0 s/);
+    const inactivity = { timeoutMs: 60_000, expired: () => new Error('inactivity') };
+    const bounded = floor.bound(5000, inactivity);
+    assert.equal(bounded.timeoutMs, 5000);
+    assert.match(bounded.expired().message, /phase 'write'.*moved none of 5000 bytes in 5\.0 s/);
+    const shorter = { timeoutMs: 100, expired: () => new Error('inactivity') };
+    assert.equal(floor.bound(5000, shorter), shorter, 'a shorter limit stands');
   });
 
   it('is off at 0, and the options say so', () => {

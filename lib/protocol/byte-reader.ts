@@ -10,6 +10,7 @@ import type { Phase } from '../errors.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { connectionFailed, ConnectionClosedError, PhaseTimeoutError } from './errors.js';
 import type { RateFloor } from './rate-floor.js';
+import type { DeadlineOptions } from '../util/abort.js';
 
 /** How long a single read may wait, and what to call the phase if it times out. */
 export interface ReadDeadline {
@@ -94,13 +95,9 @@ export class ByteReader {
       }
       if (this.#failure !== undefined) throw this.#failure;
       if (this.#ended) return null;
-      if (deadline?.rate === undefined) {
-        await this.#waitForData(deadline);
-      } else {
-        const started = performance.now();
-        await this.#waitForData(deadline);
-        waitedMs += performance.now() - started;
-      }
+      const started = performance.now();
+      await this.#waitForData(deadline);
+      waitedMs += performance.now() - started;
     }
   }
 
@@ -151,18 +148,14 @@ export class ByteReader {
       // window (no byte for a whole window is below any floor). Which one ends the wait is decided here, not when the
       // timer fires: timers may fire up to a millisecond before performance.now() says the time is up. A wait that
       // starts with (almost) the whole phase left is silence, and is reported as such.
-      let waitMs = deadline.timeoutMs;
-      let expired = (): Error => new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer');
       const left = deadline.endsAt === undefined ? Infinity : Math.max(0, deadline.endsAt - performance.now());
-      if (left < deadline.timeoutMs - 1) {
-        waitMs = left;
-        expired = () => phaseOver(deadline);
-      }
-      const floor = deadline.rate;
-      if (floor !== undefined && floor.maxWaitMs(0) < waitMs) {
-        waitMs = floor.maxWaitMs(0);
-        expired = () => floor.stalled(0, waitMs);
-      }
+      const phase: DeadlineOptions =
+        left < deadline.timeoutMs - 1
+          ? { timeoutMs: left, expired: () => phaseOver(deadline) }
+          : { timeoutMs: deadline.timeoutMs, expired: () => new PhaseTimeoutError(deadline.phase, deadline.timeoutMs, 'no data arrived from the peer') };
+      const limit = deadline.rate?.bound(0, phase) ?? phase;
+      const waitMs = limit.timeoutMs ?? Infinity;
+      const { expired } = limit;
       if (this.#deadline.busy) {
         // Another wait still holds the kept timer (not something this library does): give this one its own.
         const timer = setTimeout(() => this.#timedOut(expired, reject), waitMs);

@@ -161,8 +161,7 @@ export class ClientConnection {
     if (!this.#identified) throw new ProtocolError('exchange() before identify()');
     const { bson, streams } = encodeRequest(request);
     onRequestStarted?.();
-    const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes } = this.#options;
-    const { minTransferRate } = this.#options;
+    const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes, minTransferRate } = this.#options;
     const write: ReadDeadline = { ...this.#deadline('write', timeouts.readMs), rate: RateFloor.of(minTransferRate, 'write') };
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
     if (streams.length > 0) await writeDataStreams(this.#socket, streams, write, endpoint);

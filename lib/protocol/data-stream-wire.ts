@@ -9,7 +9,7 @@ import type { ByteReader, ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { DataStream, type IncomingStreamSource } from './data-stream.js';
 import { Guid } from './dotnet-values.js';
-import { withDeadline } from '../util/abort.js';
+import { withDeadline, type DeadlineOptions } from '../util/abort.js';
 import { connectionFailed, ConnectionClosedError, DataStreamError, PhaseTimeoutError } from './errors.js';
 
 const HEADER_BYTES = 24;
@@ -38,15 +38,11 @@ function lengthBytes(length: number): Buffer {
  * wait is also cut off once the `pending` bytes written since the last drain have taken longer than the floor allows.
  */
 function drained(socket: Socket, deadline: ReadDeadline | undefined, pending: number): Promise<undefined> {
-  let timeoutMs = deadline?.timeoutMs;
-  let expired = (): Error => new PhaseTimeoutError(deadline?.phase ?? 'write', deadline?.timeoutMs ?? 0, 'the peer stopped reading a data stream');
-  const floor = deadline?.rate;
-  if (floor !== undefined && floor.maxWaitMs(pending) < (timeoutMs ?? Infinity)) {
-    const floorMs = floor.maxWaitMs(pending);
-    timeoutMs = floorMs;
-    expired = () => floor.stalled(pending, floorMs);
-  }
-  return withDeadline<undefined>({ timeoutMs, expired }, undefined, (settle) => {
+  const inactivity: DeadlineOptions = {
+    timeoutMs: deadline?.timeoutMs,
+    expired: () => new PhaseTimeoutError(deadline?.phase ?? 'write', deadline?.timeoutMs ?? 0, 'the peer stopped reading a data stream'),
+  };
+  return withDeadline<undefined>(deadline?.rate?.bound(pending, inactivity) ?? inactivity, undefined, (settle) => {
     const onDrain = (): void => settle.resolve(undefined);
     const onClose = (): void => settle.reject(new ConnectionClosedError('The connection closed while a data stream was being sent'));
     const onError = (err: Error): void => settle.reject(connectionFailed(err, 'while a data stream was being sent'));

@@ -7,6 +7,7 @@
  * makes bytes arrive slowly without the peer being slow; that time is not the peer's, so it is left out.
  */
 import type { Phase } from '../errors.js';
+import type { DeadlineOptions } from '../util/abort.js';
 import { PhaseTimeoutError } from './errors.js';
 
 /** The floor's settings. */
@@ -37,15 +38,25 @@ export class RateFloor {
   /**
    * The longest one wait for the peer to take (or send) `pending` bytes may last: what those bytes take at the floor
    * rate, and never less than a window. A wait that would see no progress for longer fails at once by the floor
-   * rather than at the much longer inactivity limit (see {@link stalled}).
+   * rather than at the much longer inactivity limit (see {@link bound}).
    */
   maxWaitMs(pending: number): number {
     const { bytesPerSecond, windowMs } = this.#limit;
     return Math.max(windowMs, (pending * 1000) / bytesPerSecond);
   }
 
+  /**
+   * A wait's limit tightened by the floor: `limit` itself, or {@link maxWaitMs} for `pending` bytes when that is
+   * shorter, ending with the floor's error for a stall.
+   */
+  bound(pending: number, limit: DeadlineOptions): DeadlineOptions {
+    const floorMs = this.maxWaitMs(pending);
+    if (floorMs >= (limit.timeoutMs ?? Infinity)) return limit;
+    return { timeoutMs: floorMs, expired: () => this.#stalled(pending, floorMs) };
+  }
+
   /** The error for a wait cut off at {@link maxWaitMs}: `pending` bytes did not move in `waitedMs`. */
-  stalled(pending: number, waitedMs: number): PhaseTimeoutError {
+  #stalled(pending: number, waitedMs: number): PhaseTimeoutError {
     return this.#error(`the peer moved none of ${pending === 0 ? 'the expected bytes' : `${pending} bytes`} in ${(waitedMs / 1000).toFixed(1)} s`);
   }
 
