@@ -131,6 +131,32 @@ describe('halibut-client/opentelemetry', () => {
     assert.equal((await metric(METRICS.openConnections)).points[0]!.value, 0);
   });
 
+  it('keeps the connection spans inside their call, in order, when the wall clock and the monotonic clock disagree', async () => {
+    const { endpoint } = await startAgent({ services: { S: { Echo: (s: string) => s } } });
+    const c = client();
+    // A long-lived process sees Date.now() and performance.timeOrigin + performance.now() drift apart; a
+    // minute of difference makes any span timed on the other clock land far outside its parent.
+    const realNow = Date.now;
+    Date.now = () => realNow() + 60_000;
+    try {
+      await c.call(endpoint, { service: 'S', method: 'Echo', params: ['x'] });
+    } finally {
+      Date.now = realNow;
+    }
+    const ms = (t: [number, number]): number => t[0] * 1000 + t[1] / 1e6;
+    const [call] = spansNamed('S/Echo');
+    assert.ok(call !== undefined);
+    let previousEnd = ms(call.startTime);
+    for (const name of ['halibut connect', 'halibut tls', 'halibut identify']) {
+      const [span] = spansNamed(name);
+      assert.ok(span !== undefined, name);
+      assert.ok(ms(span.startTime) >= previousEnd - 1, `${name} starts after what came before it`);
+      assert.ok(ms(span.endTime) >= ms(span.startTime), `${name} ends after it starts`);
+      previousEnd = ms(span.endTime);
+    }
+    assert.ok(previousEnd <= ms(call.endTime) + 1, 'identification ends inside the call');
+  });
+
   it('marks a failed call ERROR with error.type, in the span and the duration metric', async () => {
     const { endpoint } = await startAgent({
       services: {

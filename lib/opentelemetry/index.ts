@@ -83,9 +83,21 @@ const version = ((): string | undefined => {
   }
 })();
 
-/** Milliseconds since the epoch, on the clock OpenTelemetry's own timestamps use. */
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
+/**
+ * A call's traced span and the clock its children are timed on. Wall-clock time and the monotonic clock drift
+ * apart over a process's life (`performance.timeOrigin + performance.now()` can differ from `Date.now()` by
+ * milliseconds after an hour), so every span of one call is placed by the monotonic clock from one wall-clock
+ * reading taken when the call began: children then always fall inside their parent, in the order they happened.
+ */
+interface TracedCall {
+  readonly span: Span;
+  /** Wall-clock milliseconds at the call's `startedAt` on the monotonic clock. */
+  readonly epochAtStart: number;
+}
+
+/** Wall-clock milliseconds for a `performance.now()` reading, on the traced call's clock. */
+function epochMs(traced: TracedCall, call: CallTraceContext, monotonic: number): number {
+  return traced.epochAtStart + (monotonic - call.startedAt);
 }
 
 /** A low-cardinality name for what a call failed with: its stable `code`, else its class name. */
@@ -112,7 +124,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const dataStreamIo = meter.createCounter(METRICS.dataStreamIo, { unit: 'By', description: 'Data stream body bytes sent and received' });
 
   /** The span of each traced call; a weak map, so that a call never finished leaves nothing behind. */
-  const calls = new WeakMap<CallTraceContext, Span>();
+  const calls = new WeakMap<CallTraceContext, TracedCall>();
   /** Connections opened while instrumented: only their closes count down. */
   const open = new Map<number, Attributes>();
   const endpoints = new EndpointAttributes();
@@ -128,7 +140,9 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
         'halibut.call.id': call.callId,
       };
       // Published synchronously inside the caller's own call: the active context is the caller's.
-      calls.set(call, tracer.startSpan(`${call.service}/${call.method}`, { kind: SpanKind.CLIENT, attributes }, context.active()));
+      const epochAtStart = Date.now() - (performance.now() - call.startedAt);
+      const span = tracer.startSpan(`${call.service}/${call.method}`, { kind: SpanKind.CLIENT, startTime: epochAtStart, attributes }, context.active());
+      calls.set(call, { span, epochAtStart });
     },
     end(): void {
       // The synchronous part of the call ended: nothing to record.
@@ -140,9 +154,11 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       // Recorded at asyncEnd, which follows.
     },
     asyncEnd(call: CallTraceContext): void {
-      const span = calls.get(call);
-      if (span === undefined) return;
+      const traced = calls.get(call);
+      if (traced === undefined) return;
       calls.delete(call);
+      const { span } = traced;
+      const ended = performance.now();
       // The metric's attributes: the span's, less the call id (one per call, far too many values for a metric).
       const attributes: Attributes = {
         'rpc.system': 'halibut',
@@ -159,16 +175,17 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
         if (call.error instanceof Error) span.recordException(call.error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: call.error instanceof Error ? call.error.message : type });
       }
-      span.end();
-      callDuration.record((performance.now() - call.startedAt) / 1000, attributes);
+      span.end(epochMs(traced, call, ended));
+      callDuration.record((ended - call.startedAt) / 1000, attributes);
     },
   };
 
-  /** A finished child span of the call's span, from `startMs` to `endMs` (epoch milliseconds). */
-  const childSpan = (call: CallTraceContext | undefined, name: string, startMs: number, endMs: number, attributes: Attributes): void => {
+  /** A finished child span of the call's span, from `start` to `end` (`performance.now()` readings). */
+  const childSpan = (call: CallTraceContext | undefined, name: string, start: number, end: number, attributes: Attributes): void => {
     const parent = call === undefined ? undefined : calls.get(call);
-    if (parent === undefined) return;
-    tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: startMs, attributes }, trace.setSpan(ROOT_CONTEXT, parent)).end(endMs);
+    if (call === undefined || parent === undefined) return;
+    const startTime = epochMs(parent, call, start);
+    tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime, attributes }, trace.setSpan(ROOT_CONTEXT, parent.span)).end(epochMs(parent, call, end));
   };
 
   const handlers: Record<string, (message: unknown) => void> = {
@@ -177,7 +194,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       const attributes = endpoints.of(m.endpoint);
       open.set(m.connectionId, attributes);
       openConnections.add(1, attributes);
-      const end = nowMs();
+      const end = performance.now();
       const tlsStart = end - m.tlsMs;
       const connection = { ...attributes, 'halibut.connection.id': m.connectionId };
       childSpan(m.call, 'halibut connect', tlsStart - m.dialMs, tlsStart, m.proxy === undefined ? connection : { ...connection, 'halibut.proxy': m.proxy });
@@ -190,7 +207,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
       const m = message as ConnectionIdentifiedMessage;
       const attributes = endpoints.of(m.endpoint);
       setupDuration.record(m.setupMs / 1000, attributes);
-      const end = nowMs();
+      const end = performance.now();
       childSpan(m.call, 'halibut identify', end - m.identifyMs, end, { ...attributes, 'halibut.connection.id': m.connectionId });
     },
     [diagnosticsChannels.connectionClosed]: (message) => {
@@ -203,7 +220,7 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
     [diagnosticsChannels.callRetry]: (message) => {
       const m = message as CallRetryMessage;
       retries.add(1, endpoints.of(m.endpoint));
-      const span = m.call === undefined ? undefined : calls.get(m.call);
+      const span = m.call === undefined ? undefined : calls.get(m.call)?.span;
       span?.addEvent('halibut.retry', { 'halibut.attempt': m.attempt, 'halibut.retries_left': m.retriesLeft, 'error.type': errorType(m.error) });
     },
     [diagnosticsChannels.poolWait]: (message) => {
