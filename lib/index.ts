@@ -44,6 +44,7 @@ export {
   type ConnectionEvent,
   type EndpointStats,
   type PoolEvents,
+  type PoolStats,
 } from './pool/index.js';
 export {
   AgentRejectedClientError,

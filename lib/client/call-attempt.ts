@@ -9,7 +9,8 @@ import pRetry, { AbortError } from 'p-retry';
 import { CertificateMismatchError } from '../certificates/pinning.js';
 import { callTraceContext, publishCallRetry, traceCall, type CallTraceContext } from '../diagnostics/channels.js';
 import { HalibutError, inCall, type CallProgress } from '../errors.js';
-import type { ConnectionPool, Lease } from '../pool/connection-pool.js';
+import type { ConnectionPool } from '../pool/connection-pool.js';
+import type { Lease } from '../pool/pooled-connection.js';
 import type { ClientConnection } from '../protocol/client-connection.js';
 import type { IncomingStreams } from '../protocol/data-stream-wire.js';
 import { DataStreamError } from '../protocol/errors.js';
@@ -30,7 +31,7 @@ export type ClientEmit = <K extends keyof ClientEvents>(event: K, ...args: Clien
 /** What every call of one client shares: where connections come from and where events go. */
 export interface CallPath {
   /** The client's connections, per endpoint. */
-  pool: ConnectionPool;
+  pool: ConnectionPool<ClientConnection>;
   /** Opens a new connection when the pool has none to offer. */
   connector: Connector;
   /** The client's event emitter. */
@@ -150,8 +151,8 @@ export class CallAttempt {
    * (p-retry, a combined abort signal) costs more than the rest of the call. Only a failure worth retrying hands over
    * to p-retry, see {@link #retryAfter}.
    */
-  async #checkOut(): Promise<Lease> {
-    let lease: Lease;
+  async #checkOut(): Promise<Lease<ClientConnection>> {
+    let lease: Lease<ClientConnection>;
     try {
       lease = await this.#tryOnce();
     } catch (err) {
@@ -177,7 +178,7 @@ export class CallAttempt {
    * it at the second attempt instead would need each of those shifted by one by hand, and a wait of our own before it.
    * The window is what remains of it, since the first attempt's time is already spent.
    */
-  #retryAfter(firstFailure: unknown): Promise<Lease> {
+  #retryAfter(firstFailure: unknown): Promise<Lease<ClientConnection>> {
     const retry = this.#retry;
     const { closing, emit } = this.#path;
     const signal = this.#signal === undefined ? closing : AbortSignal.any([this.#signal, closing]);
@@ -210,7 +211,7 @@ export class CallAttempt {
   }
 
   /** One attempt to check a connection out; failures not worth retrying come out wrapped in p-retry's AbortError. */
-  async #tryOnce(): Promise<Lease> {
+  async #tryOnce(): Promise<Lease<ClientConnection>> {
     this.attempts++;
     if (this.trace !== undefined) this.trace.attempts = this.attempts;
     const { pool } = this.#path;
@@ -225,7 +226,7 @@ export class CallAttempt {
   }
 
   /** Sends the request on `lease`'s connection and reads the answer; the connection goes back to the pool after. */
-  async #exchange(lease: Lease): Promise<unknown> {
+  async #exchange(lease: Lease<ClientConnection>): Promise<unknown> {
     const { pool } = this.#path;
     const connection = lease.connection;
     const signal = this.#signal;
@@ -266,7 +267,7 @@ export class CallAttempt {
  * A response's data streams are still on the connection: it goes back to the pool once they have been read, and
  * is closed if they are not read within the read timeout (an unread stream would pin the connection forever).
  */
-function checkInWhenRead(pool: ConnectionPool, connection: ClientConnection, incoming: IncomingStreams, readTimeoutMs: number): void {
+function checkInWhenRead(pool: ConnectionPool<ClientConnection>, connection: ClientConnection, incoming: IncomingStreams, readTimeoutMs: number): void {
   const guard = setTimeout(() => {
     // Once reading has started, the read deadlines govern; this only catches streams nobody touches.
     if (!incoming.started && !incoming.done) {

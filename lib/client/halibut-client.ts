@@ -7,7 +7,9 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CertificateIdentity } from '../certificates/identity.js';
 import { syncCallLog } from '../diagnostics/call-log.js';
-import { ConnectionPool, type EndpointStats } from '../pool/connection-pool.js';
+import { ConnectionPool } from '../pool/connection-pool.js';
+import type { EndpointStats, PoolStats } from '../pool/pool-stats.js';
+import type { ClientConnection } from '../protocol/client-connection.js';
 import { Guid } from '../protocol/dotnet-values.js';
 import type { RequestMessage } from '../protocol/message-codec.js';
 import { addAbortListener } from '../util/abort.js';
@@ -49,7 +51,7 @@ export interface CallOptions {
 export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #identity: CertificateIdentity;
   readonly #retry: ResolvedRetryOptions;
-  readonly #pool: ConnectionPool;
+  readonly #pool: ConnectionPool<ClientConnection>;
   readonly #endpoints: EndpointCache;
   readonly #path: CallPath;
   #closed = false;
@@ -70,8 +72,9 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
       (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     };
     const emit = emitAny as ClientEmit;
-    this.#pool = new ConnectionPool(
+    this.#pool = new ConnectionPool<ClientConnection>(
       {
+        maxConnections: limits.maxConnections,
         maxConnectionsPerEndpoint: limits.maxConnectionsPerEndpoint,
         maxIdlePerEndpoint: limits.maxIdlePerEndpoint,
         maxIdleTimeMs: limits.maxIdleTimeMs,
@@ -114,8 +117,16 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     return createServiceProxy<T>((method, params) => this.call(endpoint, { service, method, params }, options));
   }
 
+  /**
+   * Connections of every endpoint together: open (what `maxConnections` limits), idle, in use, being opened, calls
+   * waiting for one, the endpoints the client keeps a record of, and how many idle connections were closed so far to
+   * make room for a call to another endpoint.
+   */
+  stats(): PoolStats;
   /** Connections to an endpoint: open, idle, in use, being opened, and calls waiting for one. */
-  stats(endpoint: Endpoint): EndpointStats {
+  stats(endpoint: Endpoint): EndpointStats;
+  stats(endpoint?: Endpoint): EndpointStats | PoolStats {
+    if (endpoint === undefined) return this.#pool.totals();
     return this.#pool.stats(this.#endpoints.resolve(endpoint).key);
   }
 

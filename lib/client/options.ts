@@ -48,13 +48,25 @@ export interface HalibutClientOptions {
   maxElements?: number;
   /** Most memory one decoded message may take, as estimated element by element while it is decoded. Default 64 MiB. */
   maxDecodedBytes?: number;
+  /**
+   * Connections of all endpoints together (in use, idle and opening). When it is reached, the least recently used
+   * idle connection (of another endpoint) is closed to make room; when none is idle, further calls wait, served in
+   * arrival order across endpoints. Default 4096: enough to keep a connection to each of thousands of agents
+   * pooled, and to run that many calls at once, yet a bound on the sockets (file descriptors) and memory a fleet
+   * can take: 200–400 MiB at the 45–100 KiB an idle connection costs. Beyond it a call to an agent with no idle
+   * connection costs one new connection, as it would after {@link maxIdleTimeMs}.
+   */
+  maxConnections?: number;
   /** Connections per endpoint (in use, idle and opening); further calls wait. Default 16. */
   maxConnectionsPerEndpoint?: number;
   /** How long a call may wait for a free connection when all are busy. Default 120 000. */
   waitQueueTimeoutMs?: number;
   /** Idle connections kept per endpoint. Default 5 (Halibut's). */
   maxIdlePerEndpoint?: number;
-  /** Idle connections older than this are closed, below current Tentacles' 60 s cutoff. Default 50 000. */
+  /**
+   * Idle connections older than this are closed, below current Tentacles' 60 s cutoff; an endpoint left with no
+   * connection and no waiting call is forgotten after as long. Default 50 000.
+   */
   maxIdleTimeMs?: number;
   /** zlib level for outgoing messages, 0–9. Default 6 (what .NET's `Optimal` corresponds to). */
   compressionLevel?: number;
@@ -98,13 +110,15 @@ export interface ResolvedClientOptions {
   maxElements: number;
   /** Most memory one decoded message may take, estimated while decoding, bytes. */
   maxDecodedBytes: number;
+  /** Connections of all endpoints together. */
+  maxConnections: number;
   /** Connections per endpoint. */
   maxConnectionsPerEndpoint: number;
   /** Longest wait for a free connection, ms. */
   waitQueueTimeoutMs: number;
   /** Idle connections kept per endpoint. */
   maxIdlePerEndpoint: number;
-  /** Idle connections older than this are closed, ms. */
+  /** Idle connections older than this are closed, and endpoints left with nothing this long forgotten, ms. */
   maxIdleTimeMs: number;
   /** zlib level for outgoing messages, 0–9. */
   compressionLevel: number;
@@ -123,6 +137,7 @@ export const DEFAULTS: ResolvedClientOptions = {
   maxDepth: 64,
   maxElements: DEFAULT_MAX_ELEMENTS,
   maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
+  maxConnections: 4096,
   maxConnectionsPerEndpoint: 16,
   waitQueueTimeoutMs: 120_000,
   maxIdlePerEndpoint: 5,

@@ -26,7 +26,7 @@ export const diagnosticsChannels = {
   connectionIdentified: 'halibut:connection:identified',
   /** An opened connection was closed: {@link ConnectionClosedMessage}. */
   connectionClosed: 'halibut:connection:closed',
-  /** A call waited in its endpoint's queue for a free connection: {@link PoolWaitMessage}. */
+  /** A call waited for a free connection (its endpoint's limit or the client's was reached): {@link PoolWaitMessage}. */
   poolWait: 'halibut:pool:wait',
   /** A data stream was sent with a request or received with a response: {@link StreamTransferMessage}. */
   streamTransfer: 'halibut:stream:transfer',
@@ -75,6 +75,8 @@ export type ConnectionCloseReason =
   | 'idle'
   /** More idle connections than `maxIdlePerEndpoint`. */
   | 'excess'
+  /** Idle, and closed to make room under `maxConnections` for a call to another endpoint. */
+  | 'evicted'
   /** A pooled connection failed NEXT/PROCEED, or the agent closed it while idle. */
   | 'stale'
   /** The endpoint's pool was cleared after it was created. */
@@ -143,6 +145,13 @@ export type PoolWaitOutcome =
   /** The client was closed. */
   | 'poolClosed';
 
+/** The limit that makes a call wait for a connection. */
+export type PoolLimit =
+  /** Its endpoint has `maxConnectionsPerEndpoint` connections, none of them idle. */
+  | 'maxConnectionsPerEndpoint'
+  /** The client has `maxConnections` connections over all endpoints, none of them idle. */
+  | 'maxConnections';
+
 /** Published on `halibut:pool:wait` when a wait for a free connection ends. */
 export interface PoolWaitMessage {
   /** The endpoint URL. */
@@ -151,6 +160,8 @@ export interface PoolWaitMessage {
   durationMs: number;
   /** How the wait ended. */
   outcome: PoolWaitOutcome;
+  /** The limit that made the call wait, as it stood when the wait began. */
+  limit: PoolLimit;
   /** Why the wait failed, unless it was served. */
   error: Error | undefined;
 }
@@ -327,9 +338,9 @@ export function publishConnectionClosed(endpoint: string, connectionId: number, 
 }
 
 /** Publishes the end of a wait for a connection (see {@link PoolWaitMessage}); `started` is a `performance.now()`. */
-export function publishPoolWait(endpoint: string, started: number, outcome: PoolWaitOutcome, error?: Error): void {
+export function publishPoolWait(endpoint: string, started: number, limit: PoolLimit, outcome: PoolWaitOutcome, error?: Error): void {
   if (!poolWait.hasSubscribers) return;
-  const message: PoolWaitMessage = { endpoint, durationMs: performance.now() - started, outcome, error };
+  const message: PoolWaitMessage = { endpoint, durationMs: performance.now() - started, outcome, limit, error };
   poolWait.publish(message);
 }
 

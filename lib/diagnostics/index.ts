@@ -9,6 +9,7 @@ export {
   type ConnectionClosedMessage,
   type ConnectionIdentifiedMessage,
   type ConnectionOpenedMessage,
+  type PoolLimit,
   type PoolWaitMessage,
   type PoolWaitOutcome,
   type ScriptCompletedMessage,

@@ -61,8 +61,6 @@ export class ClientConnection {
   readonly #options: ConnectionOptions;
   #closed = false;
   #identified = false;
-  /** When the connection last finished an exchange (ms since epoch). */
-  lastUsedAt = Date.now();
 
   constructor(socket: TLSSocket, options: ConnectionOptions) {
     this.#socket = socket;
@@ -78,6 +76,11 @@ export class ClientConnection {
   /** True once the socket is gone (closed by either side or destroyed). */
   get closed(): boolean {
     return this.#closed || this.#socket.destroyed;
+  }
+
+  /** Calls `listener` once when the socket closes, whichever side closed it (the pool drops an idle connection then). */
+  onClose(listener: () => void): void {
+    this.#socket.once('close', listener);
   }
 
   get socket(): TLSSocket {
