@@ -264,6 +264,7 @@ describe('pool waits', () => {
     assert.equal(waits.length, 1);
     assert.equal(waits[0]!.outcome, 'timeout');
     assert.ok(waits[0]!.error instanceof WaitQueueTimeoutError);
+    assert.equal(waits[0]!.limit, 'maxConnectionsPerEndpoint');
     assert.ok(waits[0]!.durationMs >= 90, `waited ${waits[0]!.durationMs} ms`);
 
     const waiting = c.call(endpoint, { service: 'S', method: 'Ping' }, { retry: false });
@@ -272,7 +273,7 @@ describe('pool waits', () => {
     assert.equal(await holding, 'held');
     assert.equal(await waiting, 'pong');
     assert.equal(waits.length, 2);
-    assert.deepEqual({ ...waits[1]!, durationMs: 0 }, { endpoint: waits[0]!.endpoint, durationMs: 0, outcome: 'served', error: undefined });
+    assert.deepEqual({ ...waits[1]!, durationMs: 0 }, { endpoint: waits[0]!.endpoint, durationMs: 0, outcome: 'served', limit: 'maxConnectionsPerEndpoint', error: undefined });
   });
 });
 

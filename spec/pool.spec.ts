@@ -5,23 +5,9 @@ import { CallAbortedError, ClientClosedError, WaitQueueTimeoutError, type Client
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
+import { Gate } from './support/gate.js';
 
 closeEverythingAfterwards();
-
-/** Holds service calls until opened. */
-class Gate {
-  #open = false;
-  #waiting: Array<() => void> = [];
-  entered = 0;
-  async pass(): Promise<void> {
-    this.entered++;
-    if (!this.#open) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-  }
-  open(): void {
-    this.#open = true;
-    for (const r of this.#waiting.splice(0)) r();
-  }
-}
 
 describe('the connection pool', () => {
   it('runs 1,000 sequential calls over exactly one connection', async () => {
