@@ -3,7 +3,9 @@
 // forgetting on one timer, and what closing leaves behind. spec/pool.spec.ts and spec/pool-fleet.spec.ts test the
 // same rules end to end over TLS.
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
+import { diagnosticsChannels, type PoolWaitMessage } from '../lib/diagnostics/channels.js';
 import { PoolClosedError, WaitQueueTimeoutError } from '../lib/pool/errors.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { fakePool } from './support/fake-pool.js';
@@ -98,18 +100,30 @@ describe('the pool’s client-wide limit', () => {
 
   it('keeps the per-endpoint limit’s own rule: a call held by it holds up nobody else, and gets its endpoint’s connection back', async () => {
     const { pool: p, checkOut } = pool({ maxConnections: 3, maxConnectionsPerEndpoint: 1 });
-    const a1 = await checkOut('a');
-    const a2 = track(checkOut('a'));
-    assert.deepEqual(p.stats('a'), { open: 1, idle: 0, inUse: 1, connecting: 0, waiting: 1 });
+    const waits: PoolWaitMessage[] = [];
+    const onWait = (message: unknown): void => void waits.push(message as PoolWaitMessage);
+    subscribe(diagnosticsChannels.poolWait, onWait);
+    try {
+      const a1 = await checkOut('a');
+      const a2 = track(checkOut('a'));
+      assert.deepEqual(p.stats('a'), { open: 1, idle: 0, inUse: 1, connecting: 0, waiting: 1 });
 
-    const b = await checkOut('b');
-    assert.equal(b.fresh, true, 'the call to b did not wait behind the one held by a’s limit');
-    assert.equal(a2.done, false);
+      const b = await checkOut('b');
+      assert.equal(b.fresh, true, 'the call to b did not wait behind the one held by a’s limit');
+      assert.deepEqual(waits, [], 'nor is it reported as a wait');
+      assert.equal(a2.done, false);
 
-    p.checkIn(a1.connection);
-    const lease = await a2.promise;
-    assert.equal(lease.connection, a1.connection);
-    assert.equal(lease.fresh, false);
+      p.checkIn(a1.connection);
+      const lease = await a2.promise;
+      assert.equal(lease.connection, a1.connection);
+      assert.equal(lease.fresh, false);
+      assert.deepEqual(
+        waits.map((w) => `${w.endpoint} ${w.outcome} ${w.limit}`),
+        ['a served maxConnectionsPerEndpoint'],
+      );
+    } finally {
+      unsubscribe(diagnosticsChannels.poolWait, onWait);
+    }
   });
 
   it('hands the room a failed connection attempt held to the next call in line', async () => {

@@ -244,10 +244,13 @@ export class ConnectionPool<C extends PooledConnection> {
     this.#notifyDrain();
   }
 
-  /** Waits in the queue until {@link #dispatch} grants a connection or room for one; `limit` is what holds it now. */
+  /**
+   * Waits in the queue until {@link #dispatch} grants a connection or room for one. `limit` is what holds the call;
+   * undefined when it joined the queue behind others without trying, and may be served at once.
+   */
   async #wait(ep: EndpointPool<C>, limit: PoolLimit | undefined, signal: AbortSignal | undefined, started: number): Promise<Grant<C>> {
     const waitStarted = performance.now();
-    const heldBy = limit ?? this.#limitOn(ep);
+    let heldBy = limit;
     const timeoutMs = this.#options.waitQueueTimeoutMs - (waitStarted - started);
     const expired = (): Error => new WaitQueueTimeoutError(ep.url, this.#options.waitQueueTimeoutMs, this.#limitOn(ep));
     try {
@@ -256,21 +259,25 @@ export class ConnectionPool<C extends PooledConnection> {
         this.#queue.add(waiter);
         ep.waiting++;
         this.#settle(ep);
-        // Joined behind others without trying: the queue may serve it at once.
-        if (limit === undefined) this.#dispatch();
+        if (limit === undefined) {
+          this.#dispatch();
+          // Still queued: a limit holds it after all (which one is known only now).
+          if (this.#queue.has(waiter)) heldBy = this.#limitOn(ep);
+        }
         return (failure) => {
           if (failure === undefined || !this.#queue.delete(waiter)) return;
           ep.waiting--;
           this.#settle(ep);
         };
       });
-      publishPoolWait(ep.url, waitStarted, heldBy, 'served');
+      // Served as it joined the queue, it never waited: nothing to report.
+      if (heldBy !== undefined) publishPoolWait(ep.url, waitStarted, heldBy, 'served');
       return grant;
     } catch (err) {
       // A wait refused before it began (an aborted signal) never counted the endpoint as in use.
       this.#settle(ep);
       const reason: CheckOutFailureReason & PoolWaitOutcome = err instanceof WaitQueueTimeoutError ? 'timeout' : err instanceof PoolClosedError ? 'poolClosed' : 'aborted';
-      publishPoolWait(ep.url, waitStarted, heldBy, reason, err as Error);
+      publishPoolWait(ep.url, waitStarted, heldBy ?? this.#limitOn(ep), reason, err as Error);
       throw this.#checkOutFailed(ep.url, started, reason, err as Error);
     }
   }
