@@ -10,9 +10,10 @@
  * endpoint is at its own limit is passed over until that endpoint has a connection to give back. Waits are bounded
  * in time and by the call's signal.
  *
- * Connections are handed out in one place, {@link ConnectionPool.#serve}: to a new call when nobody waits, else
- * by {@link ConnectionPool.#dispatch}, which runs after every change that frees a connection or room for one. What
- * it hands out is already counted (a connection in use, or room being opened), so nothing can take it in between.
+ * Connections are handed out in one place, `#serve`: to a new call when nobody waits, else through `#dispatch`,
+ * which runs after every change that frees a connection or room for one and walks the queue from its head (stopping
+ * at once when there is nothing to hand out). What `#serve` hands out is already counted (a connection in use, or
+ * room being opened), so nothing can take it in between.
  *
  * Idle connections are reused last-in-first-out per endpoint, so extras age out, and are closed after
  * `maxIdleTimeMs`, before the agent's own idle cutoff. A connection is offered for reuse only after a fully
@@ -51,7 +52,7 @@ export interface PoolOptions {
 /** What a call is handed: an idle connection (now in use) to check, or room to open a new one. */
 type Grant<C extends PooledConnection> = PoolEntry<C> | 'open';
 
-/** What {@link ConnectionPool.#serve} gives: a grant, or the limit that keeps the call waiting. */
+/** What `#serve` gives: a grant, or the limit that keeps the call waiting. */
 type Served<C extends PooledConnection> = Grant<C> | PoolLimit;
 
 interface Waiter<C extends PooledConnection> {
@@ -245,7 +246,7 @@ export class ConnectionPool<C extends PooledConnection> {
   }
 
   /**
-   * Waits in the queue until {@link #dispatch} grants a connection or room for one. `limit` is what holds the call;
+   * Waits in the queue until `#dispatch` grants a connection or room for one. `limit` is what holds the call;
    * undefined when it joined the queue behind others without trying, and may be served at once.
    */
   async #wait(ep: EndpointPool<C>, limit: PoolLimit | undefined, signal: AbortSignal | undefined, started: number): Promise<Grant<C>> {
@@ -568,7 +569,7 @@ export class ConnectionPool<C extends PooledConnection> {
   }
 }
 
-/** True for what {@link ConnectionPool.#serve} grants, false for a limit (or nothing yet). */
+/** True for what `#serve` grants, false for a limit (or nothing yet). */
 function isGrant<C extends PooledConnection>(served: Served<C> | undefined): served is Grant<C> {
   return served instanceof PoolEntry || served === 'open';
 }
