@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
-import { HalibutClient, diagnosticsChannels, type ConnectionClosedMessage, type Endpoint, type HalibutClientOptions, type PoolWaitMessage } from '../lib/index.js';
+import { CLIENT_DEFAULTS, HalibutClient, diagnosticsChannels, type ConnectionClosedMessage, type Endpoint, type HalibutClientOptions, type PoolWaitMessage } from '../lib/index.js';
 import { ListeningAgent } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
@@ -60,6 +60,13 @@ async function recording<T>(name: string, body: (messages: T[]) => Promise<void>
 }
 
 describe('maxConnections across six agents', () => {
+  it('is 4096 unless given, and must be a whole number of at least 1', () => {
+    assert.equal(CLIENT_DEFAULTS.maxConnections, 4096);
+    for (const bad of [0, 1.5, -1, Number.NaN]) {
+      assert.throws(() => new HalibutClient({ certificate: ids.client, maxConnections: bad }), /Option maxConnections must be an integer ≥ 1/);
+    }
+  });
+
   it('a call to a fifth endpoint closes the least recently used idle connection of another, visibly', async () => {
     const { agents, endpoints } = await fleet();
     const c = client();
