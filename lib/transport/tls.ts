@@ -37,6 +37,11 @@ export interface TlsOptions {
    * from the handshake's duration, at most 40 ms.
    */
   sessionTicketWaitMs?: number | undefined;
+  /**
+   * Sees the agent's certificate (DER) and the socket once the handshake completes, before the pin is checked, so
+   * that a probe can report what was presented even when it is not the pinned one. It must not write.
+   */
+  inspect?: ((tls: TLSSocket, peerDer: Buffer) => void) | undefined;
 }
 
 /** What a handshake's errors and timeout are reported against. */
@@ -81,6 +86,7 @@ export async function secureSocket(socket: Socket, options: TlsOptions): Promise
     (tls) => {
       const peer = tls.getPeerCertificate();
       if (peer === null || peer.raw === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
+      options.inspect?.(tls, peer.raw);
       checkPin(peer.raw, options.pins, options.endpoint);
     },
   );
