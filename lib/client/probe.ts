@@ -7,7 +7,7 @@
  * carries one request, because a Halibut listener that sees a client leave between identification and a request logs
  * an error, and is ended with END. It does not count against the pool's limits and shows in no `stats()`.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { CertificateMismatchError } from '../certificates/pinning.js';
 import { certificateFacts } from '../certificates/presented.js';
@@ -144,13 +144,13 @@ export class Probe {
   }
 
   /** Reads what the handshake established, before the pin is checked, so that a mismatch still shows it. */
-  readonly #inspect = (tls: TLSSocket, der: Buffer): void => {
+  readonly #inspect = (tls: TLSSocket, peer: X509Certificate): void => {
     this.#report.tls = { version: tls.getProtocol() ?? 'unknown', cipher: tls.getCipher().name };
     try {
-      const facts = certificateFacts(new X509Certificate(der));
+      const facts = certificateFacts(peer);
       this.#report.certificate = { ...facts, daysToExpiry: Math.floor((facts.notAfter.getTime() - Date.now()) / MS_PER_DAY) };
     } catch {
-      // A certificate OpenSSL accepted but X509Certificate cannot read: the pin check still names its thumbprint.
+      // Validity dates in a form nobody expects: the pin check still names the certificate's thumbprint.
     }
   };
 
