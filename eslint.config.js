@@ -61,7 +61,7 @@ export default tseslint.config(
   layer('transport', ['protocol', 'pool', 'client', 'testing']),
   layer('protocol', ['pool', 'client', 'testing']),
   layer('pool', ['client', 'testing']),
-  layer('client', ['testing', 'cli']),
+  layer('client', ['tentacle', 'discovery', 'testing', 'cli']),
   layer('contracts', ['pool', 'client', 'testing', 'cli', 'tentacle', 'discovery']),
   layer('tentacle', ['testing', 'cli']),
   layer('discovery', ['protocol', 'pool', 'client', 'testing', 'cli']),

@@ -9,15 +9,7 @@ export * from './certificates/index.js';
 export * from './contracts/index.js';
 export * from './tentacle/index.js';
 export * from './diagnostics/index.js';
-export {
-  discoverAgent,
-  describeCertificate,
-  parseAgentUrl,
-  type DiscoverOptions,
-  type DiscoveredAgent,
-  type FriendlyPage,
-  type PresentedCertificate,
-} from './discovery/index.js';
+export { discoverAgent, parseAgentUrl, type DiscoverOptions, type DiscoveredAgent, type FriendlyPage } from './discovery/index.js';
 export { HalibutError, PhaseTimeoutError, type CallProgress, type ErrorCode, type HalibutErrorOptions, type Phase } from './errors.js';
 export {
   ConnectError,

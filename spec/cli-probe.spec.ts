@@ -2,14 +2,15 @@
 import { strict as assert } from 'node:assert';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { before, describe, it } from 'node:test';
+import { startTentacleAgent } from '../lib/testing/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { halibut, tempDir, writeIdentity } from './support/cli.js';
 import { identities, type TestIdentities } from './support/identities.js';
 import { freePort } from './support/ports.js';
 import { startScriptedProxy } from './support/proxies.js';
+import { listenOnLoopback } from './support/servers.js';
 
 closeEverythingAfterwards();
 
@@ -23,19 +24,10 @@ interface Report {
   page: { statusLine: string; looksLikeHalibut: boolean; text: string } | null;
   pin: { expected: string; matches: boolean } | null;
   trust: { clientThumbprint: string; accepted: boolean } | null;
+  halibut: boolean | null;
+  capabilities: { supported: string[]; fallback: boolean; scriptService: string; kubernetes: boolean } | null;
+  latency: { connectMs: number; tlsMs: number; identifyMs: number; requestMs: number; totalMs: number } | null;
   error: { code: string; message: string; hint?: string } | null;
-}
-
-async function listening(server: { listen(port: number, host: string, cb: () => void): unknown; address(): unknown; close(cb: () => void): unknown; closeAllConnections(): void }): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
 }
 
 describe('halibut probe', () => {
@@ -49,18 +41,31 @@ describe('halibut probe', () => {
     stranger = writeIdentity(dir, 'stranger', ids.stranger);
   });
 
-  it('reports every step and exits 0 when the agent trusts us', async () => {
-    const { endpoint } = await startAgent();
+  // With our certificate and a pin the whole probe is the library's health check, on one connection: identification
+  // itself shows that the agent speaks Halibut, so no second connection asks for Halibut's page.
+  it('reports every step on one connection and exits 0 when the agent trusts us', async () => {
+    const { endpoint, connections } = await startAgent();
     const r = await halibut(['probe', endpoint.url, '--thumbprint', ids.agent.thumbprint, '--cert', client.cert, '--key', client.key]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /ok\s+tcp\s+connected directly/);
     assert.match(r.stdout, /ok\s+tls\s+TLSv1\.[23]/);
     assert.match(r.stdout, /ok\s+certificate\s+CN=test agent/);
     assert.ok(r.stdout.includes(`thumbprint   ${ids.agent.thumbprint}`));
-    assert.match(r.stdout, /ok\s+page\s+HTTP\/1\.0 200 OK: Halibut's page \("Hello!"\)/);
     assert.match(r.stdout, new RegExp(`ok\\s+pin\\s+matches ${ids.agent.thumbprint}`));
+    assert.match(r.stdout, /ok\s+halibut\s+the agent identified as a Halibut service/);
     assert.match(r.stdout, new RegExp(`ok\\s+trust\\s+the agent accepts our certificate ${ids.client.thumbprint}`));
+    assert.match(r.stdout, /note\s+capabilities\s+no capabilities service \(a Tentacle before 6\.3, or not a Tentacle\): IScriptService, IFileTransferService assumed/);
+    assert.doesNotMatch(r.stdout, /page/);
     assert.match(r.stdout, /Result: OK\n$/);
+    assert.equal(connections(), 1);
+  });
+
+  it("shows a Tentacle's capabilities", async () => {
+    const tentacle = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint] });
+    onCleanup(() => tentacle.close());
+    const r = await halibut(['probe', tentacle.url, '-t', tentacle.thumbprint, '--cert', client.cert, '--key', client.key]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /ok\s+capabilities IScriptService, IFileTransferService, IScriptServiceV2\n/);
   });
 
   it('prints a report with --json, and reads the certificate and pin from the environment', async () => {
@@ -73,7 +78,10 @@ describe('halibut probe', () => {
     assert.equal(report.failedStep, null);
     assert.equal(report.proxy, null);
     assert.equal(report.certificate?.thumbprint, ids.agent.thumbprint);
-    assert.equal(report.page?.looksLikeHalibut, true);
+    assert.equal(report.page, null, 'no discovery was needed');
+    assert.equal(report.halibut, true);
+    assert.deepEqual(report.capabilities, { supported: ['IScriptService', 'IFileTransferService'], fallback: true, scriptService: 'IScriptService', kubernetes: false });
+    for (const ms of Object.values(report.latency ?? {})) assert.ok(typeof ms === 'number' && ms >= 0);
     assert.deepEqual(report.pin, { expected: ids.agent.thumbprint, matches: true });
     assert.deepEqual(report.trust, { clientThumbprint: ids.client.thumbprint, clientSubject: 'CN=test client', accepted: true });
     assert.equal(report.error, null);
@@ -104,7 +112,7 @@ describe('halibut probe', () => {
   });
 
   it('plain HTTP server: fails at tls and suggests the wrong port', async () => {
-    const port = await listening(createHttpServer((_req, res) => res.end('hello')));
+    const port = await listenOnLoopback(createHttpServer((_req, res) => res.end('hello')));
     const r = await halibut(['probe', `https://127.0.0.1:${port}/`, '--json']);
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as Report;
@@ -115,7 +123,7 @@ describe('halibut probe', () => {
   });
 
   it('an HTTPS server in front (TLS-terminating load balancer): fails at page', async () => {
-    const port = await listening(createHttpsServer({ cert: ids.stranger.cert, key: ids.stranger.key }, (_req, res) => res.end('hello')));
+    const port = await listenOnLoopback(createHttpsServer({ cert: ids.stranger.cert, key: ids.stranger.key }, (_req, res) => res.end('hello')));
     const r = await halibut(['probe', `https://127.0.0.1:${port}/`]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /ok\s+certificate\s+CN=stranger/);
@@ -138,7 +146,9 @@ describe('halibut probe', () => {
   });
 
   it('wrong pin: names both thumbprints and does not try to identify', async () => {
-    const { endpoint, connections } = await startAgent();
+    const { endpoint, agent } = await startAgent();
+    const seen: string[] = [];
+    for (const event of ['friendlyPage', 'rejected', 'request'] as const) agent.on(event, () => seen.push(event));
     const r = await halibut(['probe', endpoint.url, '-t', ids.stranger.thumbprint, '--cert', client.cert, '--key', client.key, '--json']);
     assert.equal(r.code, 1);
     const report = JSON.parse(r.stdout) as Report;
@@ -146,8 +156,19 @@ describe('halibut probe', () => {
     assert.deepEqual(report.pin, { expected: ids.stranger.thumbprint, matches: false });
     assert.equal(report.trust, null);
     assert.ok(report.error?.message.includes(ids.agent.thumbprint));
+    assert.equal(report.error?.code, 'ERR_CERTIFICATE_MISMATCH');
     assert.match(report.error?.hint ?? '', /Wrong pin/);
-    assert.equal(connections(), 1, 'only the discovery connection');
+    assert.deepEqual(seen, [], 'nothing was written to the agent once its certificate did not match');
+  });
+
+  it('an HTTPS server with a pin and our certificate: fails at halibut, quoting its answer', async () => {
+    const port = await listenOnLoopback(createHttpsServer({ cert: ids.stranger.cert, key: ids.stranger.key }, (_req, res) => res.end('hello')));
+    const r = await halibut(['probe', `https://127.0.0.1:${port}/`, '-t', ids.stranger.thumbprint, '--cert', client.cert, '--key', client.key]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /ok\s+pin\s+matches/);
+    assert.match(r.stdout, /FAIL\s+halibut\s+The peer at https:\/\/127\.0\.0\.1:\d+\/ is not a Halibut service: it answered "HTTP\/1\.1 400 Bad Request"/);
+    assert.match(r.stdout, /fix: TLS works but the peer is not Halibut/);
+    assert.match(r.stdout, /Result: FAILED at halibut\n$/);
   });
 
   it('proxy refusal (403 to CONNECT): fails at tcp and explains the refusal', async () => {

@@ -2,34 +2,18 @@
 // errors for each way of failing.
 import { strict as assert } from 'node:assert';
 import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { describe, it } from 'node:test';
 import { discoverAgent } from '../lib/discovery/index.js';
 import { ConnectError, NotTlsError, ProxyRefusedError } from '../lib/index.js';
 import { startAgent } from './support/agent.js';
-import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
+import { closeEverythingAfterwards } from './support/cleanup.js';
 import { identities } from './support/identities.js';
 import { freePort } from './support/ports.js';
 import { startScriptedProxy } from './support/proxies.js';
+import { listenOnLoopback } from './support/servers.js';
 
 closeEverythingAfterwards();
-
-async function listen(server: ReturnType<typeof createTlsServer> | ReturnType<typeof createHttpServer>, sockets: Set<{ destroy(): void }>): Promise<number> {
-  server.on('connection', (s: { destroy(): void; on(e: 'close', f: () => void): void }) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onCleanup(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return (server.address() as AddressInfo).port;
-}
 
 describe('discoverAgent', () => {
   it("learns the agent's certificate, TLS version and page without a client certificate", async () => {
@@ -77,12 +61,11 @@ describe('discoverAgent', () => {
 
   it('bounds the page in size', async () => {
     const ids = await identities();
-    const sockets = new Set<{ destroy(): void }>();
     const server = createTlsServer({ cert: ids.stranger.cert, key: ids.stranger.key }, (tls) => {
       tls.on('error', () => undefined);
       tls.write(`HTTP/1.1 200 OK\r\n\r\n${'x'.repeat(100_000)}`);
     });
-    const port = await listen(server, sockets);
+    const port = await listenOnLoopback(server);
     const found = await discoverAgent(`https://127.0.0.1:${port}/`, { maxPageBytes: 1000 });
     assert.equal(found.certificate.subject, 'CN=stranger');
     assert.equal(found.page?.truncated, true);
@@ -92,9 +75,8 @@ describe('discoverAgent', () => {
 
   it('reports no page when the peer says nothing before the page deadline', async () => {
     const ids = await identities();
-    const sockets = new Set<{ destroy(): void }>();
     const server = createTlsServer({ cert: ids.stranger.cert, key: ids.stranger.key }, (tls) => tls.on('error', () => undefined));
-    const port = await listen(server, sockets);
+    const port = await listenOnLoopback(server);
     const found = await discoverAgent(`https://127.0.0.1:${port}/`, { pageTimeoutMs: 50 });
     assert.equal(found.page, undefined);
     assert.equal(found.certificate.subject, 'CN=stranger');
@@ -105,8 +87,7 @@ describe('discoverAgent', () => {
     assert.ok(closed instanceof ConnectError);
     assert.equal(closed.syscallCode, 'ECONNREFUSED');
 
-    const sockets = new Set<{ destroy(): void }>();
-    const port = await listen(createHttpServer((_q, r) => r.end('hi')), sockets);
+    const port = await listenOnLoopback(createHttpServer((_q, r) => r.end('hi')));
     const plain = await discoverAgent(`https://127.0.0.1:${port}/`).catch((e: unknown) => e);
     assert.ok(plain instanceof NotTlsError, String(plain));
 

@@ -14,3 +14,4 @@ export { loadCertificateFiles } from './load-files.js';
 export { normalizeThumbprint, thumbprint256Of, thumbprintOf } from './thumbprint.js';
 export { CertificateFormatError, CertificateKeyMismatchError, CertificatePasswordError, InvalidThumbprintError } from './errors.js';
 export { CertificateMismatchError } from './pinning.js';
+export { describeCertificate, type CertificateFacts, type PresentedCertificate } from './presented.js';

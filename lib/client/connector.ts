@@ -1,15 +1,18 @@
 /**
  * Opens one connection to an agent, step by step: dial (directly or through the proxy's tunnel), TLS with our
  * certificate, the agent's certificate checked against the pins, then Halibut identification. What comes out is
- * ready for a request; on any failure nothing is left open.
+ * ready for a request; on any failure nothing is left open. The steps are methods of their own, so that a probe
+ * (probe.ts) takes them one at a time and times each.
  */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import createDebug from 'debug';
 import type { CertificateIdentity } from '../certificates/identity.js';
 import { publishConnectionClosed, publishConnectionIdentified, publishConnectionOpened, type CallTraceContext } from '../diagnostics/channels.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import { proxyDialer } from '../transport/proxy/proxy-dialer.js';
 import { dialTcp, type Dialer } from '../transport/tcp.js';
-import { secureSocket } from '../transport/tls.js';
+import { secureSocket, type TlsOptions } from '../transport/tls.js';
 import { abortReason, addAbortListener } from '../util/abort.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 import type { HalibutClientOptions, ResolvedClientOptions } from './options.js';
@@ -43,13 +46,39 @@ export class Connector {
    * trace context of the call the connection is opened for, passed on to the connection channels.
    */
   async open(ep: ResolvedEndpoint, signal: AbortSignal | undefined, call?: CallTraceContext): Promise<ClientConnection> {
-    const { identity, limits, lookup } = this.#options;
     debug('connecting to %s', ep.url);
     const dialStarted = performance.now();
-    const dial = this.#options.dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#options.proxyCa }));
-    const raw = await dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: limits.connectTimeoutMs, signal, lookup });
+    const raw = await this.dial(ep, signal);
     const tlsStarted = performance.now();
-    const tls = await secureSocket(raw, {
+    const tls = await this.secure(ep, raw, signal);
+    const connection = this.connection(ep, tls);
+    publishConnectionOpened(ep.url, connection.id, tls, ep.proxy?.display, { dialStarted, tlsStarted }, call);
+    const identifyStarted = performance.now();
+    try {
+      await this.identify(connection, signal);
+      debug('connection %d to %s identified (%s)', connection.id, ep.url, tls.getProtocol());
+      publishConnectionIdentified(ep.url, connection.id, { dialStarted, identifyStarted }, call);
+      return connection;
+    } catch (err) {
+      publishConnectionClosed(ep.url, connection.id, signal?.aborted === true ? 'aborted' : 'error', err as Error);
+      throw err;
+    }
+  }
+
+  /** The first step: a socket to the agent, over TCP or through the endpoint's proxy tunnel, within `connectTimeoutMs`. */
+  dial(ep: ResolvedEndpoint, signal: AbortSignal | undefined): Promise<Socket> {
+    const { limits, lookup } = this.#options;
+    const dial = this.#options.dialer ?? (ep.proxy === undefined ? dialTcp : proxyDialer(ep.proxy, { proxyCa: this.#options.proxyCa }));
+    return dial({ host: ep.host, port: ep.port }, { connectTimeoutMs: limits.connectTimeoutMs, signal, lookup });
+  }
+
+  /**
+   * The second step: TLS over `raw` with our certificate, the agent's certificate checked against the pins. `inspect`
+   * sees the agent's certificate before the pin check (see `TlsOptions.inspect`). On failure `raw` is destroyed.
+   */
+  secure(ep: ResolvedEndpoint, raw: Socket, signal: AbortSignal | undefined, inspect?: TlsOptions['inspect']): Promise<TLSSocket> {
+    const { identity, limits } = this.#options;
+    return secureSocket(raw, {
       cert: identity.cert,
       key: identity.key,
       pins: ep.pins,
@@ -58,14 +87,23 @@ export class Connector {
       via: ep.proxy === undefined ? undefined : `through proxy ${ep.proxy.display}`,
       handshakeTimeoutMs: limits.handshakeTimeoutMs,
       signal,
+      inspect,
     });
-    const connection = new ClientConnection(tls, {
+  }
+
+  /**
+   * A connection over a pinned TLS socket, not yet identified, with the client's limits; `responseMs` replaces the
+   * wait for a response's first byte (a probe's request is answered at once, not after a method has run).
+   */
+  connection(ep: ResolvedEndpoint, tls: TLSSocket, responseMs?: number): ClientConnection {
+    const { identity, limits } = this.#options;
+    return new ClientConnection(tls, {
       endpoint: ep.url,
       clientThumbprint: identity.thumbprint,
       timeouts: {
         identificationMs: limits.handshakeTimeoutMs,
         heartbeatMs: limits.heartbeatTimeoutMs,
-        responseMs: limits.responseTimeoutMs,
+        responseMs: responseMs ?? limits.responseTimeoutMs,
         readMs: limits.readTimeoutMs,
       },
       maxMessageBytes: limits.maxMessageBytes,
@@ -75,17 +113,15 @@ export class Connector {
       compressionLevel: limits.compressionLevel,
       minTransferRate: { bytesPerSecond: limits.minTransferRate, windowMs: limits.transferRateWindowMs },
     });
-    publishConnectionOpened(ep.url, connection.id, tls, ep.proxy?.display, { dialStarted, tlsStarted }, call);
+  }
+
+  /** The last step: Halibut identification; `signal` destroys the connection. On failure the connection is destroyed. */
+  async identify(connection: ClientConnection, signal: AbortSignal | undefined): Promise<void> {
     const onAbort = addAbortListener(signal, () => connection.destroy(abortReason(signal)));
-    const identifyStarted = performance.now();
     try {
       await connection.identify();
-      debug('connection %d to %s identified (%s)', connection.id, ep.url, tls.getProtocol());
-      publishConnectionIdentified(ep.url, connection.id, { dialStarted, identifyStarted }, call);
-      return connection;
     } catch (err) {
       connection.destroy();
-      publishConnectionClosed(ep.url, connection.id, signal?.aborted === true ? 'aborted' : 'error', err as Error);
       throw err;
     } finally {
       onAbort[Symbol.dispose]();

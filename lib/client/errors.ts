@@ -1,4 +1,5 @@
 import { HalibutError, PhaseTimeoutError, type CallProgress } from '../errors.js';
+import type { ProbeStep } from './probe-report.js';
 
 /** The client was closed; no further calls can be made with it. */
 export class ClientClosedError extends HalibutError {
@@ -30,6 +31,24 @@ export class CallAbortedError extends HalibutError {
         : `The call to ${endpoint} was aborted before the request was sent`,
       { cause: reason, call },
     );
+  }
+}
+
+/**
+ * A probe's signal fired before the probe was over (for any other reason than a timeout). It is reported in the
+ * probe's report, not thrown.
+ */
+export class ProbeAbortedError extends HalibutError {
+  readonly code = 'ERR_ABORTED';
+  constructor(
+    /** The endpoint URL probed. */
+    readonly endpoint: string,
+    /** The step the probe was at. */
+    readonly step: ProbeStep,
+    /** The signal's reason; kept as `cause`. */
+    reason: unknown,
+  ) {
+    super(`The probe of ${endpoint} was aborted during its ${step} step`, { cause: reason });
   }
 }
 

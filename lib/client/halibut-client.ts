@@ -20,6 +20,8 @@ import type { Endpoint, ResolvedEndpoint } from './endpoint.js';
 import { EndpointCache } from './endpoint-cache.js';
 import { ClientClosedError } from './errors.js';
 import { resolveClientOptions, type HalibutClientOptions } from './options.js';
+import { Probe, type ProbeOutcome } from './probe.js';
+import type { ProbeOptions, ProbeReport } from './probe-report.js';
 import { resolveRetry, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
 import { createServiceProxy, type ServiceProxy } from './service-proxy.js';
 
@@ -47,6 +49,12 @@ export interface CallOptions {
   retry?: RetryOptions | false;
 }
 
+/**
+ * What a probe asks. No agent has this service: its "service not found" answer shows that the agent reads and
+ * answers requests, and nothing runs.
+ */
+const PROBE_REQUEST: CallRequest = { service: 'IHalibutClientProbe', method: 'Probe' };
+
 /** Calls methods on listening agents; see docs/client.md. */
 export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #identity: CertificateIdentity;
@@ -54,6 +62,10 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   readonly #pool: ConnectionPool<ClientConnection>;
   readonly #endpoints: EndpointCache;
   readonly #path: CallPath;
+  /** How long a probe's request may wait for its answer: as long as NEXT may wait for PROCEED. */
+  readonly #probeAnswerMs: number;
+  /** Probes under way, so that closing can stop them. */
+  readonly #probes = new Map<Probe, Promise<ProbeOutcome>>();
   #closed = false;
   /** Fires on close, so that calls waiting between connection attempts stop waiting. */
   readonly #closing = new AbortController();
@@ -84,6 +96,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     );
     const connector = new Connector({ identity: this.#identity, limits, dialer: options.dialer, proxyCa: options.proxyCa, lookup: options.lookup });
     this.#path = { pool: this.#pool, connector, emit, closing: this.#closing.signal, readTimeoutMs: limits.readTimeoutMs };
+    this.#probeAnswerMs = limits.heartbeatTimeoutMs;
   }
 
   /** The SHA-1 thumbprint of the client certificate: what an agent must trust. */
@@ -118,6 +131,43 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
   }
 
   /**
+   * Checks an agent end to end on a connection of its own, and reports what it found: whether it is reachable, the
+   * TLS version, the certificate it presents and whether it is the pinned one, whether it speaks Halibut and trusts
+   * us, how long each step took, and for a failure the error and a one-line explanation. See docs/client.md.
+   *
+   * The probe identifies, sends one request to a service no agent has (`IHalibutClientProbe`; its "service not found"
+   * answer is the success, and nothing runs on the agent) and ends the connection with END. The connection is never
+   * pooled: a probe measures the agent, not the pool, and leaves the pool as it was.
+   *
+   * Resolves with a report for every failure an agent can cause, timeouts and aborts included (`report.ok` is false
+   * and `report.failure` says why). Rejects only for a mistake of the caller's: an invalid endpoint or `timeoutMs`
+   * (`TypeError`, `InvalidThumbprintError`), or a client that is closed or closes during the probe
+   * ({@link ClientClosedError}).
+   */
+  async probe(endpoint: Endpoint, options: ProbeOptions = {}): Promise<ProbeReport> {
+    return (await this.probeWith(endpoint, PROBE_REQUEST, options)).report;
+  }
+
+  /**
+   * @internal A probe whose request is `request` instead of the probe service (a Tentacle health check asks for the
+   * agent's capabilities), with the agent's answer.
+   */
+  async probeWith(endpoint: Endpoint, request: CallRequest, options: ProbeOptions): Promise<ProbeOutcome> {
+    if (this.#closed) throw new ClientClosedError();
+    const ep = this.#endpoints.resolve(endpoint);
+    if (options === null || typeof options !== 'object') throw new TypeError('Probe options must be an object: { signal?, timeoutMs? }');
+    if (options.timeoutMs !== undefined) checkTimeout(options.timeoutMs);
+    const probe = new Probe(this.#path.connector, ep, this.#requestMessage(ep, request, this.#retry), options, this.#probeAnswerMs);
+    const running = probe.run();
+    this.#probes.set(probe, running);
+    try {
+      return await running;
+    } finally {
+      this.#probes.delete(probe);
+    }
+  }
+
+  /**
    * Connections of every endpoint together: open (what `maxConnections` limits), idle, in use, being opened, calls
    * waiting for one, the endpoints the client keeps a record of, and how many idle connections were closed so far to
    * make room for a call to another endpoint.
@@ -140,12 +190,16 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
 
   /**
    * Closes the client: new calls fail with {@link ClientClosedError}, calls waiting for a connection fail, idle
-   * connections are ended with END, and calls in flight are awaited. If `signal` fires first, the connections still
+   * connections are ended with END, probes in progress are stopped (they reject with {@link ClientClosedError}), and
+   * calls in flight are awaited. If `signal` fires first, the connections still
    * in use are destroyed (those calls fail) and close resolves. Afterwards no socket or timer is left behind.
    */
   async close(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#closed = true;
     this.#closing.abort(new ClientClosedError());
+    // A probe has nothing to finish on the agent's side: it is stopped, not waited for.
+    for (const probe of this.#probes.keys()) probe.stop(new ClientClosedError());
+    const probes = Promise.allSettled(this.#probes.values());
     await this.#pool.close();
     const { signal } = options;
     const destroyInUse = (): void => this.#pool.destroyInUse(new ClientClosedError());
@@ -153,6 +207,7 @@ export class HalibutClient extends EventEmitter<ClientEvents> {
     const listener = addAbortListener(signal, destroyInUse);
     try {
       await this.#pool.drained();
+      await probes;
     } finally {
       listener[Symbol.dispose]();
     }

@@ -11,7 +11,7 @@ import { resolveProxy, type ProxyOption } from '../transport/proxy/proxy-setting
 import { dialTcp } from '../transport/tcp.js';
 import { TlsHandshakeError } from '../transport/errors.js';
 import { readFriendlyPage, type FriendlyPage } from './friendly-page.js';
-import { describeCertificate, type PresentedCertificate } from './presented-certificate.js';
+import { describeCertificate, type PresentedCertificate } from '../certificates/presented.js';
 import { handshakeWithoutVerification } from './unverified-tls.js';
 
 /** Options for {@link discoverAgent}. Times are milliseconds. */

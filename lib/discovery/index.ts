@@ -5,5 +5,4 @@
  */
 export { discoverAgent, parseAgentUrl, type DiscoverOptions, type DiscoveredAgent } from './discover-agent.js';
 export type { FriendlyPage } from './friendly-page.js';
-export type { PresentedCertificate } from './presented-certificate.js';
-export { describeCertificate } from './presented-certificate.js';
+export { describeCertificate, type PresentedCertificate } from '../certificates/presented.js';

@@ -2,8 +2,9 @@
  * Asking an agent what it can do, as Octopus does: `ICapabilitiesServiceV2.GetCapabilities`, with Tentacles too old
  * to have that service taken to offer the V1 script service and file transfer, and answers cached per endpoint.
  */
-import type { HalibutClient } from '../client/halibut-client.js';
+import type { CallRequest, HalibutClient } from '../client/halibut-client.js';
 import type { Endpoint } from '../client/endpoint.js';
+import type { ProbeAnswer } from '../client/probe.js';
 import { resolveEndpoint } from '../client/endpoint.js';
 import { decodeCapabilitiesResponseV2 } from '../contracts/decode.js';
 import { CapabilitiesMethods, FALLBACK_CAPABILITIES, ServiceNames } from '../contracts/services.js';
@@ -19,6 +20,20 @@ export function meansNoCapabilitiesService(err: unknown): boolean {
   // A Tentacle shutting down also fails in CreateService; that is a transient failure, not a missing service.
   if (text.includes('CreateService(')) return !text.includes('shutting down') && !text.includes('ObjectDisposedException');
   return text.includes(ServiceNames.CapabilitiesServiceV2);
+}
+
+/** The call that asks an agent what it can do. */
+export const CAPABILITIES_REQUEST: CallRequest = { service: ServiceNames.CapabilitiesServiceV2, method: CapabilitiesMethods.GetCapabilities, params: [] };
+
+/**
+ * What an agent's answer to {@link CAPABILITIES_REQUEST} means: its capabilities, or the fallback when the error
+ * says it has no capabilities service. Throws any other remote error, and a `ContractError` for an answer that is
+ * not a CapabilitiesResponseV2.
+ */
+export function capabilitiesFromAnswer(answer: ProbeAnswer): TentacleCapabilities {
+  if (answer.error === undefined) return interpretCapabilities(decodeCapabilitiesResponseV2(answer.result, 'result').SupportedCapabilities, false);
+  if (meansNoCapabilitiesService(answer.error)) return interpretCapabilities(FALLBACK_CAPABILITIES, true);
+  throw answer.error;
 }
 
 /** Reads what a list of capability strings means for running scripts. */
@@ -60,17 +75,19 @@ export class CapabilitiesCache {
     return value;
   }
 
+  /** Remembers capabilities learned another way (a health check's answer) as if they had just been asked for. */
+  remember(endpoint: Endpoint, capabilities: TentacleCapabilities): void {
+    this.#entries.set(resolveEndpoint(endpoint).key, { expires: performance.now() + this.ttlMs, value: Promise.resolve(capabilities) });
+  }
+
   async #fetch(endpoint: Endpoint, signal: AbortSignal | undefined): Promise<TentacleCapabilities> {
+    let result: unknown;
     try {
-      const result = await this.client.call(
-        endpoint,
-        { service: ServiceNames.CapabilitiesServiceV2, method: CapabilitiesMethods.GetCapabilities, params: [] },
-        signal === undefined ? {} : { signal },
-      );
-      return interpretCapabilities(decodeCapabilitiesResponseV2(result, 'result').SupportedCapabilities, false);
+      result = await this.client.call(endpoint, CAPABILITIES_REQUEST, signal === undefined ? {} : { signal });
     } catch (err) {
-      if (meansNoCapabilitiesService(err)) return interpretCapabilities(FALLBACK_CAPABILITIES, true);
+      if (err instanceof RemoteError) return capabilitiesFromAnswer({ error: err });
       throw err;
     }
+    return capabilitiesFromAnswer({ result });
   }
 }

@@ -6,7 +6,9 @@ import { ServiceNames } from '../contracts/services.js';
 import { publishScriptCompleted } from '../diagnostics/channels.js';
 import { newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
+import type { ProbeOptions } from '../client/probe-report.js';
 import { CapabilitiesCache } from './capabilities.js';
+import { healthCheck } from './health-check.js';
 import { ScriptTimeoutError, UnsupportedScriptServiceError } from './errors.js';
 import { downloadFile, uploadFile } from './file-transfer.js';
 import { LogLineReader } from './log-lines.js';
@@ -20,6 +22,7 @@ import type {
   DownloadOptions,
   LogLine,
   RunScriptOptions,
+  HealthCheckReport,
   ScriptResult,
   ScriptRun,
   TentacleCapabilities,
@@ -77,6 +80,17 @@ export class TentacleClient {
    */
   capabilities(endpoint: Endpoint, options: { signal?: AbortSignal; refresh?: boolean } = {}): Promise<TentacleCapabilities> {
     return this.#capabilities.get(endpoint, options);
+  }
+
+  /**
+   * Checks the agent end to end and asks what it can do, on one connection of its own: a
+   * {@link HalibutClient.probe} whose request is `GetCapabilities`. The report is the probe's (reachable, TLS,
+   * certificate, pin, Halibut, trust, latency, failure) with the agent's `capabilities`, which are also remembered as
+   * {@link capabilities} would remember them. Resolves with a report for every failure an agent can cause, and rejects
+   * only for an invalid endpoint or `timeoutMs`, or a closed client. See docs/tentacle.md.
+   */
+  healthCheck(endpoint: Endpoint, options: ProbeOptions = {}): Promise<HealthCheckReport> {
+    return healthCheck(this.halibut, this.#capabilities, endpoint, options);
   }
 
   /**

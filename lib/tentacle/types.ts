@@ -3,6 +3,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { CallOptions } from '../client/halibut-client.js';
+import type { ProbeFailure, ProbeReport, ProbeStep } from '../client/probe-report.js';
 import type { DataStream } from '../protocol/data-stream.js';
 
 /** Which script service a run uses. */
@@ -18,6 +19,24 @@ export interface TentacleCapabilities {
   scriptService: ScriptServiceVersion;
   /** True when the agent is a Kubernetes agent (its script service is not supported by runScript). */
   kubernetes: boolean;
+}
+
+/** The steps of a health check: a probe's, then `capabilities`, reading what the agent can do from its answer. */
+export type HealthCheckStep = ProbeStep | 'capabilities';
+
+/** What {@link TentacleClient.healthCheck} reports: a probe's findings, and the agent's capabilities. */
+export interface HealthCheckReport extends Omit<ProbeReport, 'failure'> {
+  /**
+   * What the agent can do, as {@link TentacleClient.capabilities} would say (the fallback for Tentacles too old to
+   * have a capabilities service), or `null` when the check did not get an answer it could read.
+   */
+  capabilities: TentacleCapabilities | null;
+  /**
+   * Why the check failed: at one of a probe's steps, or at `capabilities` when the agent answered the request with
+   * an error other than "no such service" (a `RemoteError`) or with something that is not a list of capabilities (a
+   * `ContractError`). `null` when it did not.
+   */
+  failure: ProbeFailure<HealthCheckStep> | null;
 }
 
 /** A file put into the script's working directory before it runs. */

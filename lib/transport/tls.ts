@@ -3,7 +3,7 @@
  * byte is written.
  */
 import { isIP, type Socket } from 'node:net';
-import { constants } from 'node:crypto';
+import { constants, type X509Certificate } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import createDebug from 'debug';
 import { checkPin } from '../certificates/pinning.js';
@@ -37,6 +37,11 @@ export interface TlsOptions {
    * from the handshake's duration, at most 40 ms.
    */
   sessionTicketWaitMs?: number | undefined;
+  /**
+   * Sees the agent's certificate and the socket once the handshake completes, before the pin is checked, so that a
+   * probe can report what was presented even when it is not the pinned one. It must not write.
+   */
+  inspect?: ((tls: TLSSocket, peer: X509Certificate) => void) | undefined;
 }
 
 /** What a handshake's errors and timeout are reported against. */
@@ -79,8 +84,10 @@ export async function secureSocket(socket: Socket, options: TlsOptions): Promise
     },
     { endpoint: options.endpoint, via: options.via, timeoutMs: options.handshakeTimeoutMs, signal: options.signal },
     (tls) => {
-      const peer = tls.getPeerCertificate();
-      if (peer === null || peer.raw === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
+      // The certificate as OpenSSL holds it: cheaper than getPeerCertificate(), which builds an object of every field.
+      const peer = tls.getPeerX509Certificate();
+      if (peer === undefined) throw new TlsHandshakeError(`The agent at ${options.endpoint} presented no certificate`);
+      options.inspect?.(tls, peer);
       checkPin(peer.raw, options.pins, options.endpoint);
     },
   );

@@ -1,13 +1,13 @@
 /**
- * What an agent's certificate says about itself, read from the DER it presented in the handshake. Nothing here is
- * trusted: it is information for a person (or Octopus) to decide whether to pin that thumbprint.
+ * What a certificate an agent presented says about itself, read from its DER. Nothing here is trusted: it is
+ * information for a person (or Octopus) to decide whether to pin that thumbprint, or for a probe to report.
  */
 import { X509Certificate } from 'node:crypto';
-import { formatName, parseOpenSslDate } from '../certificates/build-identity.js';
-import { sha1Thumbprint, sha256Thumbprint } from '../certificates/thumbprint.js';
+import { formatName, parseOpenSslDate } from './build-identity.js';
+import { sha1Thumbprint, sha256Thumbprint } from './thumbprint.js';
 
-/** The certificate an agent presented, as seen by {@link discoverAgent}. */
-export interface PresentedCertificate {
+/** A certificate's names, thumbprints and validity: what a probe reports of the certificate an agent presented. */
+export interface CertificateFacts {
   /** Subject on one line, most specific part first, e.g. `CN=Octopus Tentacle`. */
   subject: string;
   /** Issuer in the same form. Equal to the subject for the self-signed certificates Tentacles make. */
@@ -20,6 +20,10 @@ export interface PresentedCertificate {
   notBefore: Date;
   /** The end of the certificate's validity. */
   notAfter: Date;
+}
+
+/** The certificate an agent presented, as discovery (`discoverAgent`) reports it: its facts and the certificate itself. */
+export interface PresentedCertificate extends CertificateFacts {
   /** The certificate, PEM, so that it can be saved. */
   pem: string;
 }
@@ -27,6 +31,11 @@ export interface PresentedCertificate {
 /** Describes a certificate from its DER bytes or PEM text (the first certificate of a chain). */
 export function describeCertificate(der: Buffer | string): PresentedCertificate {
   const x509 = new X509Certificate(der);
+  return { ...certificateFacts(x509), pem: x509.toString() };
+}
+
+/** @internal The facts of a parsed certificate, without its PEM (a probe has no use for it). */
+export function certificateFacts(x509: X509Certificate): CertificateFacts {
   return {
     subject: formatName(x509.subject),
     issuer: formatName(x509.issuer),
@@ -34,6 +43,5 @@ export function describeCertificate(der: Buffer | string): PresentedCertificate 
     thumbprintSha256: sha256Thumbprint(x509),
     notBefore: parseOpenSslDate(x509.validFrom),
     notAfter: parseOpenSslDate(x509.validTo),
-    pem: x509.toString(),
   };
 }
