@@ -137,6 +137,7 @@ export class ManyRun implements ManyScriptRun {
       this.#inProgress++;
       void this.#follow(state).then(() => {
         state.phase = 'ended';
+        state.run = undefined; // what the summary needs is kept apart; a fleet's worth of finished runs is not
         this.#unended--;
         this.#inProgress--;
         this.#launch();
