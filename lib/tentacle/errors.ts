@@ -93,3 +93,36 @@ export class ScriptCancelTimeoutError extends HalibutError {
     super(`The script on ${endpoint} was cancelled but the agent did not report it complete within ${timeoutMs} ms`);
   }
 }
+
+/**
+ * A target given to `runScriptOnMany` is malformed (not `{ name?, url, thumbprint }`, a bad URL or thumbprint, or a
+ * name that is empty or holds control characters). Nothing was started on any target.
+ */
+export class InvalidTargetError extends HalibutError {
+  readonly code = 'ERR_INVALID_TARGET';
+  constructor(
+    /** The target's position in the list, from 0. */
+    readonly index: number,
+    /** What is wrong with it. */
+    readonly problem: string,
+    cause?: unknown,
+  ) {
+    super(`Target ${index} of the list is not valid: ${problem}`, { cause });
+  }
+}
+
+/**
+ * Two targets given to `runScriptOnMany` have the same name, given or defaulted to the URL's `host:port`. Names
+ * label every event and outcome, so they must tell the targets apart. Nothing was started on any target.
+ */
+export class DuplicateTargetNameError extends HalibutError {
+  readonly code = 'ERR_DUPLICATE_TARGET_NAME';
+  constructor(
+    /** The name used twice. */
+    readonly targetName: string,
+    /** The positions in the list (from 0) of the first target with that name and of the next. */
+    readonly indexes: readonly [first: number, second: number],
+  ) {
+    super(`Targets ${indexes[0]} and ${indexes[1]} of the list are both named '${targetName}': give each target a name of its own`);
+  }
+}

@@ -2,6 +2,8 @@
 export { TentacleClient, type TentacleClientOptions } from './tentacle-client.js';
 export {
   RemoteFileNotFoundError,
+  DuplicateTargetNameError,
+  InvalidTargetError,
   ScriptCancelTimeoutError,
   ScriptStartUncertainError,
   ScriptTimeoutError,
@@ -11,3 +13,4 @@ export {
 export { interpretCapabilities, meansNoCapabilitiesService } from './capabilities.js';
 export type { PollOptions } from './polling.js';
 export type * from './types.js';
+export type * from './run-on-many-types.js';

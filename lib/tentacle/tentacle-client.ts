@@ -13,6 +13,8 @@ import { ScriptTimeoutError, UnsupportedScriptServiceError } from './errors.js';
 import { downloadFile, uploadFile } from './file-transfer.js';
 import { LogLineReader } from './log-lines.js';
 import { POLL_DEFAULTS, type PollOptions, type ResolvedPollOptions } from './polling.js';
+import { ManyRun } from './run-on-many.js';
+import type { ManyScriptRun, RunOnManyOptions, ScriptTarget } from './run-on-many-types.js';
 import { DEFAULT_TASK_ID, startFields } from './script-command.js';
 import { executeV1, executeV2, notStarted, type ExecutionContext, type ExecutionOutcome } from './script-execution.js';
 import { ScriptRunHandle } from './script-run.js';
@@ -63,6 +65,8 @@ export class TentacleClient {
   readonly #cancelTimeoutMs: number;
   /** Script runs in progress, so that closing can stop them on the agent first. */
   readonly #runs = new Set<ScriptRun>();
+  /** Runs on many targets in progress, so that closing starts no more of their targets. */
+  readonly #manyRuns = new Set<ManyRun>();
 
   /** Uses `client` for every call; closing this TentacleClient closes `client` too. */
   constructor(client: HalibutClient, options: TentacleClientOptions = {}) {
@@ -177,11 +181,36 @@ export class TentacleClient {
   }
 
   /**
-   * Closes the client: script runs still in progress are cancelled (each stopped on the agent and its workspace
+   * Runs one script on many agents, at most `options.concurrency` (default 32) in progress at once. The returned run
+   * is an async iterable of every target's events as they happen (per target: `start`, its `line`s, then `result`
+   * or `error`; or `skipped`), and a promise of the summary (succeeded, failed, cancelled, skipped, each target's
+   * exit code, result or error), which never rejects. A target succeeds when its script completes with exit code 0.
+   *
+   * One target's failure never stops the others unless `failFast`, which cancels the scripts still running and
+   * starts no more. Aborting `signal` (or `run.cancel()`) cancels every running script on its agent, as
+   * `runScript` does. Iterate before awaiting: a run awaited without being iterated drops the lines (and counts
+   * them). See docs/fleet.md.
+   *
+   * @throws InvalidTargetError or DuplicateTargetNameError for a bad target list, TypeError for bad options; nothing
+   * is started then.
+   */
+  runScriptOnMany(targets: readonly ScriptTarget[], options: RunOnManyOptions): ManyScriptRun {
+    // The options every target shares are checked once, here, rather than failing each target alike.
+    startFields(options);
+    positive(options.timeoutMs, 0, 'timeoutMs', false);
+    const many = new ManyRun(targets, options, (endpoint, runOptions) => this.runScript(endpoint, runOptions));
+    this.#manyRuns.add(many);
+    void many.ended.then(() => this.#manyRuns.delete(many));
+    return many;
+  }
+
+  /**
+   * Closes the client: runs on many targets start no more targets, script runs still in progress are cancelled (each stopped on the agent and its workspace
    * cleaned up, as `run.cancel()` does) and awaited, then the {@link HalibutClient} it was given is closed. Share one
    * HalibutClient between several TentacleClients only if you close it yourself, not through them.
    */
   async close(): Promise<void> {
+    for (const many of this.#manyRuns) many.cancel(new Error('The TentacleClient was closed'));
     const runs = [...this.#runs];
     for (const run of runs) run.cancel(new Error('The TentacleClient was closed'));
     await Promise.allSettled(runs.map((run) => run.result));
