@@ -13,6 +13,7 @@ export {
   type PoolWaitOutcome,
   type ScriptCompletedMessage,
   type ScriptStartedMessage,
+  type ScriptPausedMessage,
   type ScriptStatusMessage,
   type StreamTransferMessage,
 } from './channels.js';

@@ -3,7 +3,9 @@ export { TentacleClient, type TentacleClientOptions } from './tentacle-client.js
 export {
   RemoteFileNotFoundError,
   ScriptCancelTimeoutError,
+  ScriptNotFoundError,
   ScriptStartUncertainError,
+  ScriptTicketUnsupportedError,
   ScriptTimeoutError,
   UnsupportedScriptServiceError,
   UploadVerificationError,
