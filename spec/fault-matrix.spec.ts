@@ -327,7 +327,7 @@ describe('fault matrix', () => {
     const c = client({ proxy: proxyVia, responseTimeoutMs: 5000 });
     const pending = call(c, healthy.endpoint, 'Never');
     await eventually(() => assert.equal(c.stats(healthy.endpoint).inUse, 1));
-    await eventually(() => assert.ok(forwarder.links.size > 0));
+    await eventually(() => assert.ok(forwarder.links.size > 0, 'a link is open'));
     forwarder.killAll();
     await fails(() => pending, (e) => e instanceof ConnectionClosedError && e.connectionState === 'unknown');
     await afterwards(c, healthy.endpoint);

@@ -40,15 +40,17 @@ describe('EventHandover', () => {
 /** A run with `count` lines ready at once and its result already known, counting the lines pulled from it. */
 function readyRun(count: number): { run: ScriptRun; pulled: () => number } {
   let pulled = 0;
-  const result: Promise<ScriptResult> = Promise.resolve({ exitCode: 0, cancelled: false, ticket: 't', service: 'IScriptServiceV2', lineCount: count, workspaceCleanedUp: true });
+  const result: Promise<ScriptResult> = Promise.resolve({ exitCode: 0, cancelled: false, ticket: 't', service: 'IScriptServiceV2', lineCount: count, droppedLines: 0, workspaceCleanedUp: true });
   const run: ScriptRun = {
     result,
+    ticket: 't',
+    started: Promise.resolve({ ticket: 't', service: 'IScriptServiceV2' }),
     then: (onfulfilled, onrejected) => result.then(onfulfilled, onrejected),
     cancel: () => undefined,
     async *[Symbol.asyncIterator](): AsyncIterator<LogLine> {
       for (let i = 0; i < count; i++) {
         pulled++;
-        yield { source: 'stdout', text: `line ${i}`, time: new Date(0), level: 'default' };
+        yield { source: 'stdout', text: `line ${i}`, time: new Date(0), level: 'default', sequence: i };
       }
     },
   };

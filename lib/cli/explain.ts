@@ -21,6 +21,8 @@ import {
   RemoteError,
   RemoteFileNotFoundError,
   ScriptCancelTimeoutError,
+  ScriptNotFoundError,
+  ScriptTicketUnsupportedError,
   ScriptStartUncertainError,
   ScriptTimeoutError,
   ServiceNotFoundError,
@@ -84,6 +86,8 @@ function hintFor(error: Error): string | undefined {
   if (error instanceof UploadVerificationError) return 'The file on the agent is not what was sent: upload it again, and check the agent\'s disk space if it happens again.';
   if (error instanceof ScriptTimeoutError) return 'The script was cancelled on the agent: give it longer with --script-timeout, or find out why it hangs (--verbose shows the agent\'s own log lines).';
   if (error instanceof ScriptCancelTimeoutError) return 'The agent did not confirm that the script stopped: check on the agent whether it still runs.';
+  if (error instanceof ScriptNotFoundError) return 'The agent has no script with that ticket: it finished and was cleaned up, or never started there.';
+  if (error instanceof ScriptTicketUnsupportedError) return 'This agent offers only the V1 script service, which chooses its own tickets: run without a ticket.';
   if (error instanceof ScriptStartUncertainError) return 'Check on the agent whether the script ran before running it again (the old script service cannot tell).';
   if (error instanceof UnsupportedScriptServiceError) return 'halibut run drives Tentacle\'s script services; a Kubernetes agent runs scripts in pods, through Octopus.';
   if (error instanceof RemoteError) return undefined;

@@ -34,6 +34,8 @@ export const diagnosticsChannels = {
   scriptStarted: 'halibut:tentacle:script:started',
   /** A Tentacle answered with a script's status: {@link ScriptStatusMessage}. */
   scriptStatus: 'halibut:tentacle:script:status',
+  /** A script run stopped polling because its reader is behind: {@link ScriptPausedMessage}. */
+  scriptPaused: 'halibut:tentacle:script:paused',
   /** A script run ended, one way or another: {@link ScriptCompletedMessage}. */
   scriptCompleted: 'halibut:tentacle:script:completed',
 } as const;
@@ -226,6 +228,21 @@ export interface ScriptStatusMessage {
   nextLogSequence: number;
 }
 
+/**
+ * Published on `halibut:tentacle:script:paused` when a script run stops polling its agent because the caller
+ * iterating its lines is behind (the line buffer is full); polling resumes as the reader catches up.
+ */
+export interface ScriptPausedMessage {
+  /** The endpoint URL. */
+  endpoint: string;
+  /** The script's ticket. */
+  ticket: string;
+  /** Lines waiting for the reader. */
+  bufferedLines: number;
+  /** Bytes of line text waiting for the reader. */
+  bufferedBytes: number;
+}
+
 /** Published on `halibut:tentacle:script:completed` when a script run ends, with its result or its error. */
 export interface ScriptCompletedMessage {
   /** The endpoint URL. */
@@ -252,6 +269,7 @@ const poolWait = channel(diagnosticsChannels.poolWait);
 const streamTransfer = channel(diagnosticsChannels.streamTransfer);
 const scriptStarted = channel(diagnosticsChannels.scriptStarted);
 const scriptStatus = channel(diagnosticsChannels.scriptStatus);
+const scriptPaused = channel(diagnosticsChannels.scriptPaused);
 const scriptCompleted = channel(diagnosticsChannels.scriptCompleted);
 
 /** A new call's trace context, or `undefined` (and nothing built) when the call channel has no subscribers. */
@@ -397,6 +415,13 @@ export function publishScriptStatus(
     nextLogSequence: status.NextLogSequence,
   };
   scriptStatus.publish(message);
+}
+
+/** Publishes a pause of a script run's polling (see {@link ScriptPausedMessage}). */
+export function publishScriptPaused(endpoint: string, ticket: string, bufferedLines: number, bufferedBytes: number): void {
+  if (!scriptPaused.hasSubscribers) return;
+  const message: ScriptPausedMessage = { endpoint, ticket, bufferedLines, bufferedBytes };
+  scriptPaused.publish(message);
 }
 
 /** Publishes the end of a script run (see {@link ScriptCompletedMessage}); `started` is a `performance.now()`. */

@@ -14,6 +14,7 @@ export {
   type PoolWaitOutcome,
   type ScriptCompletedMessage,
   type ScriptStartedMessage,
+  type ScriptPausedMessage,
   type ScriptStatusMessage,
   type StreamTransferMessage,
 } from './channels.js';

@@ -126,3 +126,39 @@ export class DuplicateTargetNameError extends HalibutError {
     super(`Targets ${indexes[0]} and ${indexes[1]} of the list are both named '${targetName}': give each target a name of its own`);
   }
 }
+
+/**
+ * `attachScript` was given a ticket the agent does not know: no script was ever started with it, or it finished and
+ * its workspace was cleaned up (CompleteScript), or the agent lost it. Nothing was started.
+ */
+export class ScriptNotFoundError extends HalibutError {
+  readonly code = 'ERR_SCRIPT_NOT_FOUND';
+  constructor(
+    /** The endpoint URL. */
+    readonly endpoint: string,
+    /** The ticket asked for. */
+    readonly ticket: string,
+  ) {
+    super(
+      `The agent at ${endpoint} knows no script with ticket '${ticket}': it was never started there, or it finished and was cleaned up`,
+    );
+  }
+}
+
+/**
+ * A caller-chosen ticket needs the V2 script service (`IScriptServiceV2`), where the client names the script; a V1
+ * agent chooses its own tickets, so the run was not started.
+ */
+export class ScriptTicketUnsupportedError extends HalibutError {
+  readonly code = 'ERR_SCRIPT_TICKET_UNSUPPORTED';
+  constructor(
+    /** The endpoint URL. */
+    readonly endpoint: string,
+    /** The ticket asked for. */
+    readonly ticket: string,
+  ) {
+    super(
+      `The agent at ${endpoint} offers only the V1 script service, which chooses its own tickets: the script was not started with ticket '${ticket}'`,
+    );
+  }
+}

@@ -20,16 +20,16 @@ export class LogLineReader {
 
   constructor(private readonly keepMarkers: boolean) {}
 
-  /** The lines for a batch of records, markers consumed (unless kept). */
-  read(records: readonly ProcessOutput[]): LogLine[] {
+  /** The lines for a batch of records, the first being record `firstSequence` of the log; markers consumed (unless kept). */
+  read(records: readonly ProcessOutput[], firstSequence: number): LogLine[] {
     const lines: LogLine[] = [];
-    for (const record of records) {
+    for (const [i, record] of records.entries()) {
       const marker = LEVEL_MARKER.exec(record.Text.trim());
       if (marker !== null) {
         this.#level = marker[1] as LogLine['level'];
         if (!this.keepMarkers) continue;
       }
-      lines.push({ source: SOURCES[record.Source] ?? 'stdout', text: record.Text, time: record.Occurred, level: this.#level });
+      lines.push({ source: SOURCES[record.Source] ?? 'stdout', text: record.Text, time: record.Occurred, level: this.#level, sequence: firstSequence + i });
     }
     return lines;
   }

@@ -34,7 +34,7 @@ import { publishScriptStarted, publishScriptStatus } from '../diagnostics/channe
 import { HalibutError } from '../errors.js';
 import { RemoteError } from '../protocol/remote-errors.js';
 import { pause, pollDelay, type ResolvedPollOptions } from './polling.js';
-import { ScriptCancelTimeoutError, ScriptStartUncertainError } from './errors.js';
+import { ScriptCancelTimeoutError, ScriptNotFoundError, ScriptStartUncertainError } from './errors.js';
 import type { ScriptServiceVersion } from './types.js';
 
 const debug = createDebug('halibut:tentacle');
@@ -45,8 +45,12 @@ export interface ExecutionContext {
   endpoint: Endpoint;
   /** The endpoint's URL, for messages. */
   url: string;
-  /** Delivers the log records of a status response. */
-  emit: (records: readonly ProcessOutput[]) => void;
+  /** Delivers the log records of a status response; the first of them is record `firstSequence` of the log. */
+  emit: (records: readonly ProcessOutput[], firstSequence: number) => void;
+  /** Resolves when the reader can take more lines; false when `signal` fired first. Awaited before each poll. */
+  room: (signal: AbortSignal) => Promise<boolean>;
+  /** The agent has the script (its start was answered, or an attached script's first status came back). */
+  started: (ticket: string, service: ScriptServiceVersion) => void;
   /** Fires when the caller cancels (or the script's time is up). */
   cancel: AbortSignal;
   poll: ResolvedPollOptions;
@@ -57,6 +61,9 @@ export interface ExecutionContext {
   /** The script's ticket, once the agent has the script (for the diagnostics of a run that fails afterwards). */
   ticket?: string;
 }
+
+/** Where a V2 execution begins: a new start, or a script started earlier that it picks up. */
+export type V2Beginning = { start: StartScriptCommandV2 } | { attach: ScriptTicket; fromLogSequence: number };
 
 /** How an execution ended. */
 export interface ExecutionOutcome {
@@ -101,7 +108,7 @@ class StatusTracker {
 
   apply(status: ScriptStatusResponse): ScriptStatusResponse {
     publishScriptStatus(this.ctx.url, this.ticket, status);
-    this.ctx.emit(status.Logs);
+    this.ctx.emit(status.Logs, status.NextLogSequence - status.Logs.length);
     this.sequence = status.NextLogSequence;
     this.last = status;
     return status;
@@ -116,10 +123,11 @@ class StatusTracker {
   }
 }
 
-export async function executeV2(ctx: ExecutionContext, command: StartScriptCommandV2): Promise<ExecutionOutcome> {
+export async function executeV2(ctx: ExecutionContext, beginning: V2Beginning): Promise<ExecutionOutcome> {
   const call = caller(ctx, ServiceNames.ScriptServiceV2);
-  const ticket = command.ScriptTicket;
+  const ticket = 'start' in beginning ? beginning.start.ScriptTicket : beginning.attach;
   const status = new StatusTracker(ctx, ticket.TaskId);
+  if ('attach' in beginning) status.sequence = beginning.fromLogSequence;
   const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
   const idempotent = async (method: string, param: () => Record<string, unknown>, signal: AbortSignal | undefined): Promise<ScriptStatusResponse> => {
     for (let attempt = 1; ; attempt++) {
@@ -151,15 +159,28 @@ export async function executeV2(ctx: ExecutionContext, command: StartScriptComma
   };
 
   try {
-    const started = await idempotent(ScriptMethods.StartScript, () => encodeStartScriptCommandV2(command), ctx.cancel);
+    const first =
+      'start' in beginning
+        ? await idempotent(ScriptMethods.StartScript, () => encodeStartScriptCommandV2(beginning.start), ctx.cancel)
+        : await idempotent(ScriptMethods.GetStatus, () => encodeScriptStatusRequestV2(request()), ctx.cancel);
+    // An agent answers a ticket it does not know as a completed script with its own exit code: for a script we
+    // were asked to pick up, that is not a result but a missing script. Its GetStatus made an empty workspace,
+    // which CompleteScript removes.
+    if ('attach' in beginning && first.State === ProcessState.Complete && first.ExitCode === ScriptExitCodes.UnknownScript) {
+      await complete();
+      throw new ScriptNotFoundError(ctx.url, ticket.TaskId);
+    }
     ctx.ticket = ticket.TaskId;
+    ctx.started(ticket.TaskId, ServiceNames.ScriptServiceV2);
     publishScriptStarted(ctx.url, ticket.TaskId, ServiceNames.ScriptServiceV2);
-    status.apply(started);
+    status.apply(first);
     for (let i = 0; !status.complete; i++) {
       if (!(await pause(pollDelay(ctx.poll, i), ctx.cancel))) break;
+      if (!(await ctx.room(ctx.cancel))) break;
       status.apply(await idempotent(ScriptMethods.GetStatus, () => encodeScriptStatusRequestV2(request()), ctx.cancel));
     }
   } catch (err) {
+    if (err instanceof ScriptNotFoundError) throw err;
     if (!ctx.cancel.aborted) {
       // The script may be running with nobody watching it: ask the agent to stop it before giving up.
       await call(ScriptMethods.CancelScript, encodeCancelScriptCommandV2(request()), AbortSignal.timeout(ctx.cancelTimeoutMs)).catch(() => undefined);
@@ -196,6 +217,7 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
     throw err;
   }
   ctx.ticket = ticket.TaskId;
+  ctx.started(ticket.TaskId, ServiceNames.ScriptService);
   publishScriptStarted(ctx.url, ticket.TaskId, ServiceNames.ScriptService);
   const status = new StatusTracker(ctx, ticket.TaskId);
   const request = () => ({ Ticket: ticket, LastLogSequence: status.sequence });
@@ -206,6 +228,7 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
   try {
     for (let i = 0; !status.complete; i++) {
       if (!(await pause(pollDelay(ctx.poll, i), ctx.cancel))) break;
+      if (!(await ctx.room(ctx.cancel))) break;
       await getStatus(ctx.cancel);
     }
   } catch (err) {
@@ -225,7 +248,7 @@ export async function executeV1(ctx: ExecutionContext, command: StartScriptComma
   let workspaceCleanedUp = false;
   try {
     const final = decodeScriptStatusResponse(await call(ScriptMethods.CompleteScript, encodeCompleteScriptCommand(request()), deadline), 'result');
-    ctx.emit(final.Logs);
+    ctx.emit(final.Logs, final.NextLogSequence - final.Logs.length);
     workspaceCleanedUp = true;
   } catch (err) {
     debug('could not clean up the workspace of %s on %s: %s', ticket.TaskId, ctx.url, (err as Error).message);

@@ -1,24 +1,58 @@
 /**
- * The object runScript returns: an async iterator over log lines as they arrive, and a promise of the result.
- * Lines wait in a queue until read; a run that is only awaited still completes, and one that is only iterated
- * still ends (the iterator throws the run's error, if any, after the last line).
+ * The object runScript and attachScript return: an async iterator over log lines as they arrive, a promise of the
+ * result, and the script's ticket as soon as it is known. Lines wait in a bounded {@link LineBuffer} until read; a
+ * run that is only awaited still completes, and one that is only iterated still ends (the iterator throws the run's
+ * error, if any, after the last line).
  */
-import type { LogLine, ScriptResult, ScriptRun } from './types.js';
+import { LineBuffer, type LineBufferLimits } from './line-buffer.js';
+import type { LogLine, ScriptResult, ScriptRun, ScriptServiceVersion, ScriptStarted } from './types.js';
+
+/** What the code that executes a run is given to report through it. */
+export interface RunReporter {
+  /** Delivers lines to the reader. */
+  emit(lines: readonly LogLine[]): void;
+  /** Resolves when the reader has room for more lines (false when `signal` fired first); `onPause` if it must wait. */
+  room(signal: AbortSignal, onPause: (bufferedLines: number, bufferedBytes: number) => void): Promise<boolean>;
+  /** The ticket is known (it may not have reached the agent yet). */
+  ticketKnown(ticket: string): void;
+  /** The agent has the script. */
+  started(ticket: string, service: ScriptServiceVersion): void;
+  /** Lines received but not kept for the reader so far. */
+  readonly droppedLines: number;
+}
 
 export class ScriptRunHandle implements ScriptRun {
   readonly result: Promise<ScriptResult>;
-  readonly #queue: LogLine[] = [];
-  #waiting: (() => void) | undefined;
-  #ended = false;
+  readonly started: Promise<ScriptStarted | undefined>;
+  readonly #lines: LineBuffer;
+  #ticket: string | undefined;
   #error: unknown;
   #failed = false;
-  #iterated = false;
   readonly #cancel: (reason?: unknown) => void;
 
-  /** `execute` receives a function that delivers lines; its outcome is the run's. */
-  constructor(execute: (emit: (lines: readonly LogLine[]) => void) => Promise<ScriptResult>, cancel: (reason?: unknown) => void) {
+  /** `execute` receives the reporter it delivers lines and progress through; its outcome is the run's. */
+  constructor(execute: (reporter: RunReporter) => Promise<ScriptResult>, cancel: (reason?: unknown) => void, limits: LineBufferLimits, ticket?: string) {
     this.#cancel = cancel;
-    this.result = execute((lines) => this.#push(lines)).then(
+    this.#lines = new LineBuffer(limits);
+    this.#ticket = ticket;
+    let markStarted!: (started: ScriptStarted | undefined) => void;
+    this.started = new Promise((resolve) => (markStarted = resolve));
+    const lines = this.#lines;
+    const reporter: RunReporter = {
+      emit: (batch) => lines.push(batch),
+      room: (signal, onPause) => lines.room(signal, () => onPause(lines.size, lines.bytes)),
+      ticketKnown: (known) => {
+        this.#ticket = known;
+      },
+      started: (known, service) => {
+        this.#ticket = known;
+        markStarted({ ticket: known, service });
+      },
+      get droppedLines() {
+        return lines.dropped;
+      },
+    };
+    this.result = execute(reporter).then(
       (result) => {
         this.#end();
         return result;
@@ -32,6 +66,13 @@ export class ScriptRunHandle implements ScriptRun {
     );
     // Whoever only iterates sees the error there; an unobserved rejection must not take the process down.
     this.result.catch(() => undefined);
+    // A run that ended without the agent ever having the script: `started` says so (the first resolve wins).
+    const notStarted = (): void => markStarted(undefined);
+    this.result.then(notStarted, notStarted);
+  }
+
+  get ticket(): string | undefined {
+    return this.#ticket;
   }
 
   cancel(reason?: unknown): void {
@@ -46,34 +87,11 @@ export class ScriptRunHandle implements ScriptRun {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<LogLine> {
-    if (this.#iterated) throw new TypeError('A script run can be iterated only once');
-    this.#iterated = true;
-    for (;;) {
-      const line = this.#queue.shift();
-      if (line !== undefined) {
-        yield line;
-        continue;
-      }
-      if (this.#ended) break;
-      await new Promise<void>((resolve) => (this.#waiting = resolve));
-    }
+    yield* this.#lines.read();
     if (this.#failed) throw this.#error;
   }
 
-  #push(lines: readonly LogLine[]): void {
-    if (lines.length === 0) return;
-    this.#queue.push(...lines);
-    this.#wake();
-  }
-
   #end(): void {
-    this.#ended = true;
-    this.#wake();
-  }
-
-  #wake(): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.();
+    this.#lines.end();
   }
 }

@@ -3,13 +3,14 @@ import { resolveEndpoint, type Endpoint } from '../client/endpoint.js';
 import { isCallStopped } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
 import { ServiceNames } from '../contracts/services.js';
-import { publishScriptCompleted } from '../diagnostics/channels.js';
+import { publishScriptCompleted, publishScriptPaused } from '../diagnostics/channels.js';
 import { newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
 import type { ProbeOptions } from '../client/probe-report.js';
 import { CapabilitiesCache } from './capabilities.js';
 import { healthCheck } from './health-check.js';
-import { ScriptTimeoutError, UnsupportedScriptServiceError } from './errors.js';
+import { ScriptTicketUnsupportedError, ScriptTimeoutError, UnsupportedScriptServiceError } from './errors.js';
+import { LINE_BUFFER_DEFAULTS } from './line-buffer.js';
 import { downloadFile, uploadFile } from './file-transfer.js';
 import { LogLineReader } from './log-lines.js';
 import { POLL_DEFAULTS, type PollOptions, type ResolvedPollOptions } from './polling.js';
@@ -17,8 +18,9 @@ import { ManyRun } from './run-on-many.js';
 import type { ManyScriptRun, RunOnManyOptions, ScriptTarget } from './run-on-many-types.js';
 import { DEFAULT_TASK_ID, startFields } from './script-command.js';
 import { executeV1, executeV2, notStarted, type ExecutionContext, type ExecutionOutcome } from './script-execution.js';
-import { ScriptRunHandle } from './script-run.js';
+import { ScriptRunHandle, type RunReporter } from './script-run.js';
 import type {
+  AttachScriptOptions,
   DownloadDestination,
   DownloadedFile,
   DownloadOptions,
@@ -27,6 +29,7 @@ import type {
   HealthCheckReport,
   ScriptResult,
   ScriptRun,
+  ScriptWatchOptions,
   TentacleCapabilities,
   UploadedFile,
   UploadOptions,
@@ -102,10 +105,66 @@ export class TentacleClient {
    * promise of its result. The script service is chosen from the agent's capabilities (V2 where offered) unless
    * `options.service` says otherwise. Cancelling (through `signal`, `run.cancel()` or `timeoutMs`) stops the script
    * on the agent and waits until the agent confirms it; the workspace is cleaned up at the end in every case.
+   * `options.ticket` names a V2 run, so that it can be picked up again with {@link attachScript}; `run.ticket` gives
+   * the ticket in every case, before the start goes out for V2.
    */
   runScript(endpoint: Endpoint, options: RunScriptOptions): ScriptRun {
     const fields = startFields(options);
+    const chosen = options.ticket === undefined ? undefined : checkedTicket(options.ticket);
+    if (chosen !== undefined && options.service === ServiceNames.ScriptService) {
+      throw new TypeError('A caller-chosen ticket needs the V2 script service (IScriptServiceV2); V1 agents choose their own tickets');
+    }
+    return this.#watch(endpoint, options, chosen, async (ctx, url, report) => {
+      const service = options.service ?? (await this.#scriptService(endpoint, ctx.cancel));
+      const taskId = options.taskId ?? DEFAULT_TASK_ID;
+      if (service === ServiceNames.ScriptService) {
+        if (chosen !== undefined) throw new ScriptTicketUnsupportedError(url, chosen);
+        return executeV1(ctx, { ...fields, TaskId: taskId });
+      }
+      const ticket = chosen ?? newScriptTicket().TaskId;
+      report.ticketKnown(ticket);
+      return executeV2(ctx, {
+        start: {
+          ...fields,
+          ScriptTicket: { TaskId: ticket },
+          TaskId: taskId,
+          DurationToWaitForScriptToFinish: this.#startWaitMs === 0 ? null : TimeSpan.fromMilliseconds(this.#startWaitMs),
+        },
+      });
+    });
+  }
+
+  /**
+   * Picks up a V2 script started earlier, by this process or another (e.g. before a restart), without starting it
+   * again: the returned run delivers its log from `options.fromLogSequence` (default: from the start) and ends as a
+   * {@link runScript} run does, with cancelling and cleanup (CompleteScript) included. A ticket the agent does not
+   * know, because it never ran or it finished and was cleaned up, fails the run with ScriptNotFoundError. Only V2
+   * scripts can be attached: a V1 agent answers an unknown ticket as a success, so it cannot be asked reliably.
+   */
+  attachScript(endpoint: Endpoint, ticket: string, options: AttachScriptOptions = {}): ScriptRun {
+    const known = checkedTicket(ticket);
+    const fromLogSequence = options.fromLogSequence ?? 0;
+    if (!Number.isSafeInteger(fromLogSequence) || fromLogSequence < 0) {
+      throw new TypeError(`fromLogSequence must be a non-negative integer, got ${String(options.fromLogSequence)}`);
+    }
+    return this.#watch(endpoint, options, known, (ctx) => executeV2(ctx, { attach: { TaskId: known }, fromLogSequence }));
+  }
+
+  /**
+   * What runScript and attachScript share: the cancel signal (caller's signal, `run.cancel()`, `timeoutMs`), the
+   * line buffer, the diagnostics of the run's end, and the list of runs that closing cancels.
+   */
+  #watch(
+    endpoint: Endpoint,
+    options: ScriptWatchOptions,
+    ticket: string | undefined,
+    execute: (ctx: ExecutionContext, url: string, report: RunReporter) => Promise<ExecutionOutcome>,
+  ): ScriptRun {
     const url = resolveEndpoint(endpoint).url;
+    const limits = {
+      maxLines: positive(options.maxBufferedLines, LINE_BUFFER_DEFAULTS.maxLines, 'maxBufferedLines', false),
+      maxBytes: positive(options.maxBufferedBytes, LINE_BUFFER_DEFAULTS.maxBytes, 'maxBufferedBytes', false),
+    };
     const cancel = new AbortController();
     const timedOut = { value: false };
     const onAbort = (): void => cancel.abort(options.signal?.reason);
@@ -120,58 +179,53 @@ export class TentacleClient {
             cancel.abort(new Error('timeout'));
           }, positive(options.timeoutMs, 0, 'timeoutMs', false));
 
-    const run = new ScriptRunHandle(async (emit) => {
-      const reader = new LogLineReader(options.keepServiceMessages === true);
-      let lineCount = 0;
-      const ctx: ExecutionContext = {
-        client: this.halibut,
-        endpoint,
-        url,
-        emit: (records: readonly ProcessOutput[]) => {
-          const lines: LogLine[] = reader.read(records);
-          lineCount += lines.length;
-          emit(lines);
-        },
-        cancel: cancel.signal,
-        poll: this.#poll,
-        idempotentAttempts: this.#idempotentAttempts,
-        cancelTimeoutMs: this.#cancelTimeoutMs,
-      };
-      const started = performance.now();
-      try {
-        let service: ScriptResult['service'];
+    const run = new ScriptRunHandle(
+      async (report) => {
+        const reader = new LogLineReader(options.keepServiceMessages === true);
+        let lineCount = 0;
+        const ctx: ExecutionContext = {
+          client: this.halibut,
+          endpoint,
+          url,
+          emit: (records: readonly ProcessOutput[], firstSequence: number) => {
+            const lines: LogLine[] = reader.read(records, firstSequence);
+            lineCount += lines.length;
+            report.emit(lines);
+          },
+          room: (signal) => report.room(signal, (lines, bytes) => publishScriptPaused(url, ctx.ticket ?? '', lines, bytes)),
+          started: (known, service) => report.started(known, service),
+          cancel: cancel.signal,
+          poll: this.#poll,
+          idempotentAttempts: this.#idempotentAttempts,
+          cancelTimeoutMs: this.#cancelTimeoutMs,
+        };
+        const started = performance.now();
         try {
-          service = options.service ?? (await this.#scriptService(endpoint, cancel.signal));
-        } catch (err) {
-          // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
-          if (!isCallStopped(err) || !cancel.signal.aborted) throw err;
-          if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
-          const result: ScriptResult = { ...notStarted(ServiceNames.ScriptService), lineCount: 0 };
+          let outcome: ExecutionOutcome;
+          try {
+            outcome = await execute(ctx, url, report);
+          } catch (err) {
+            // Cancelled (or out of time) before anything was started: there is nothing to stop on the agent.
+            if (ctx.ticket !== undefined || !isCallStopped(err) || !cancel.signal.aborted) throw err;
+            if (timedOut.value) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, undefined);
+            outcome = notStarted(ServiceNames.ScriptService);
+          }
+          if (timedOut.value && outcome.cancelled) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, outcome.exitCode);
+          const result: ScriptResult = { ...outcome, lineCount, droppedLines: report.droppedLines };
           publishScriptCompleted(url, started, result);
           return result;
+        } catch (err) {
+          publishScriptCompleted(url, started, { ticket: ctx.ticket ?? '', exitCode: undefined, cancelled: cancel.signal.aborted, error: err });
+          throw err;
+        } finally {
+          clearTimeout(timer);
+          abortListener[Symbol.dispose]();
         }
-        const taskId = options.taskId ?? DEFAULT_TASK_ID;
-        const outcome: ExecutionOutcome =
-          service === ServiceNames.ScriptServiceV2
-            ? await executeV2(ctx, {
-                ...fields,
-                ScriptTicket: newScriptTicket(),
-                TaskId: taskId,
-                DurationToWaitForScriptToFinish: this.#startWaitMs === 0 ? null : TimeSpan.fromMilliseconds(this.#startWaitMs),
-              })
-            : await executeV1(ctx, { ...fields, TaskId: taskId });
-        if (timedOut.value && outcome.cancelled) throw new ScriptTimeoutError(url, options.timeoutMs ?? 0, outcome.exitCode);
-        const result: ScriptResult = { ...outcome, lineCount };
-        publishScriptCompleted(url, started, result);
-        return result;
-      } catch (err) {
-        publishScriptCompleted(url, started, { ticket: ctx.ticket ?? '', exitCode: undefined, cancelled: cancel.signal.aborted, error: err });
-        throw err;
-      } finally {
-        clearTimeout(timer);
-        abortListener[Symbol.dispose]();
-      }
-    }, (reason) => cancel.abort(reason));
+      },
+      (reason) => cancel.abort(reason),
+      limits,
+      ticket,
+    );
     this.#runs.add(run);
     const forget = (): void => {
       this.#runs.delete(run);
@@ -246,6 +300,16 @@ export class TentacleClient {
     if (capabilities.kubernetes) throw new UnsupportedScriptServiceError(resolveEndpoint(endpoint).url, capabilities.supported);
     return capabilities.scriptService;
   }
+}
+
+/** A caller's ticket, checked: it names a directory on the agent, so only a safe, bounded set of characters. */
+function checkedTicket(ticket: string): string {
+  if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(ticket)) {
+    throw new TypeError(
+      `A script ticket is 1 to 128 letters, digits, '-', '_' or '.' (not first), as it names a directory on the agent; got ${JSON.stringify(ticket).slice(0, 140)}`,
+    );
+  }
+  return ticket;
 }
 
 function positive(value: number | undefined, fallback: number, name: string, zeroAllowed: boolean): number {

@@ -49,8 +49,30 @@ export interface ScriptFileInput {
   encryptionPassword?: string;
 }
 
+/**
+ * How a script run is watched, whether {@link TentacleClient.runScript} started it or
+ * {@link TentacleClient.attachScript} picked it up.
+ */
+export interface ScriptWatchOptions {
+  /** Cancel the script on the agent if it runs longer than this; the run then rejects with ScriptTimeoutError. */
+  timeoutMs?: number;
+  /** Cancels the script on the agent; the result then says `cancelled: true`. */
+  signal?: AbortSignal;
+  /** Keep the `##octopus[...]` level markers as log lines (default: they are consumed and set `level`). */
+  keepServiceMessages?: boolean;
+  /**
+   * The most lines held for the iterator before it takes them. Default 10 000. While a reader is iterating and the
+   * buffer is full, the run stops polling the agent until the reader catches up (the script keeps running there and
+   * its output waits in the agent's log), so a slow reader slows the polling, never the process's memory. One status
+   * response is added whole, so the buffer can pass the bound by that response's lines.
+   */
+  maxBufferedLines?: number;
+  /** The most bytes of line text (UTF-8) held for the iterator; as {@link maxBufferedLines}. Default 1 MiB. */
+  maxBufferedBytes?: number;
+}
+
 /** What {@link TentacleClient.runScript} runs and how. */
-export interface RunScriptOptions {
+export interface RunScriptOptions extends ScriptWatchOptions {
   /** The script. */
   body: string;
   /** Which shell the body is for. Default `bash`. A `powershell` body is sent as the PowerShell script too. */
@@ -67,14 +89,34 @@ export interface RunScriptOptions {
   mutexTimeoutMs?: number;
   /** The task the script belongs to (shown in the agent's mutex messages). Default `ServerTasks-halibut-client`. */
   taskId?: string;
-  /** Cancel the script on the agent if it runs longer than this; the run then rejects with ScriptTimeoutError. */
-  timeoutMs?: number;
-  /** Cancels the script on the agent; the result then says `cancelled: true`. */
-  signal?: AbortSignal;
   /** Force a script service instead of choosing from the capabilities. */
   service?: ScriptServiceVersion;
-  /** Keep the `##octopus[...]` level markers as log lines (default: they are consumed and set `level`). */
-  keepServiceMessages?: boolean;
+  /**
+   * The script's ticket, chosen by the caller (V2 only): the name the agent knows the script by, and the key to
+   * {@link TentacleClient.attachScript} it again later, from this process or another. A V2 start is idempotent per
+   * ticket: starting a ticket the agent is still running (or has finished but not yet cleaned up) does not run the
+   * script again but follows the existing run from its first line. Letters, digits, `-`, `_` and `.`, at most 128
+   * characters. An agent that offers only V1 fails the run with ScriptTicketUnsupportedError before anything starts.
+   * Default: a new random ticket.
+   */
+  ticket?: string;
+}
+
+/** What {@link TentacleClient.attachScript} follows and how. */
+export interface AttachScriptOptions extends ScriptWatchOptions {
+  /**
+   * The first log record to deliver: the `sequence` of the last line already handled, plus one. Default 0, the
+   * whole log from its start.
+   */
+  fromLogSequence?: number;
+}
+
+/** The moment the agent has the script: what {@link ScriptRun.started} resolves to. */
+export interface ScriptStarted {
+  /** The ticket the agent knows the script by. */
+  ticket: string;
+  /** The script service the run uses. */
+  service: ScriptServiceVersion;
 }
 
 /** One line of a script's output. */
@@ -87,6 +129,11 @@ export interface LogLine {
   time: Date;
   /** The level set by the last `##octopus[stdout-…]` marker: `default`, `verbose` or `wait`. */
   level: 'default' | 'verbose' | 'wait';
+  /**
+   * The line's place in the agent's log of the script, from 0 (level markers count too). A process that handled
+   * every line up to this one resumes after it with `attachScript(endpoint, ticket, { fromLogSequence: sequence + 1 })`.
+   */
+  sequence: number;
 }
 
 /** How a script ended. */
@@ -99,19 +146,38 @@ export interface ScriptResult {
   ticket: string;
   /** The script service used. */
   service: ScriptServiceVersion;
-  /** Log lines delivered, markers excluded. */
+  /** Log lines received from the agent, markers excluded (dropped lines included). */
   lineCount: number;
+  /**
+   * Lines received but not kept for the iterator: those that arrived while the buffer was full and nobody was
+   * iterating the run, and those after the reader stopped iterating early. 0 whenever every line was read.
+   */
+  droppedLines: number;
   /** False when the final CompleteScript failed, so the script's workspace may remain on the agent. */
   workspaceCleanedUp: boolean;
 }
 
 /**
  * A running script: iterate it for log lines as they arrive, and await it (or `result`) for how it ended. Lines are
- * buffered until read, so a run that is awaited without being iterated still completes.
+ * buffered until read, within `maxBufferedLines` and `maxBufferedBytes`: while a reader iterates, a full buffer
+ * pauses the polling; a run that is awaited without being iterated still completes, keeping its first lines for a
+ * later iteration and dropping (and counting) the rest.
  */
 export interface ScriptRun extends AsyncIterable<LogLine>, PromiseLike<ScriptResult> {
   /** The same as awaiting the run. */
   readonly result: Promise<ScriptResult>;
+  /**
+   * The script's ticket as soon as it is known: at once for a caller-chosen ticket or an attached run, before the
+   * V2 start goes out for a new one (so it can be stored before the agent has the script), and when the agent
+   * answers the start for V1. `undefined` until then.
+   */
+  readonly ticket: string | undefined;
+  /**
+   * Resolves once the agent has the script (its start was answered, or an attached run's first status came back),
+   * with its ticket and service; resolves `undefined` if the run ended without that, and never rejects (the run's
+   * own error says what went wrong).
+   */
+  readonly started: Promise<ScriptStarted | undefined>;
   /** Cancels the script on the agent (the same as aborting `signal`). */
   cancel(reason?: unknown): void;
 }
