@@ -9,5 +9,5 @@ export * from './encode.js';
 export * from './enums.js';
 export { ContractError } from './errors.js';
 export * from './services.js';
-export { isSafeTicket, newScriptTicket } from './ticket.js';
+export { isCallerTicket, isSafeTicket, newScriptTicket } from './ticket.js';
 export { TypeNames, acceptedTypeNames, isContractType, type ContractTypeName } from './type-names.js';

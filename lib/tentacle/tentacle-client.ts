@@ -4,7 +4,7 @@ import { isCallStopped } from '../client/errors.js';
 import type { ProcessOutput } from '../contracts/dtos.js';
 import { ServiceNames } from '../contracts/services.js';
 import { publishScriptCompleted, publishScriptPaused } from '../diagnostics/channels.js';
-import { newScriptTicket } from '../contracts/ticket.js';
+import { isCallerTicket, newScriptTicket } from '../contracts/ticket.js';
 import { TimeSpan } from '../protocol/dotnet-values.js';
 import type { ProbeOptions } from '../client/probe-report.js';
 import { CapabilitiesCache } from './capabilities.js';
@@ -35,7 +35,7 @@ import type {
   UploadOptions,
   UploadSource,
 } from './types.js';
-import { addAbortListener } from '../util/abort.js';
+import { addAbortListener, isAborted } from '../util/abort.js';
 
 /** How a {@link TentacleClient} caches capabilities, polls scripts, and bounds repeats and cancellation. */
 export interface TentacleClientOptions {
@@ -169,15 +169,18 @@ export class TentacleClient {
     const timedOut = { value: false };
     const onAbort = (): void => cancel.abort(options.signal?.reason);
     // Synchronously when it has already fired, so that a run given a fired signal never starts anything.
-    if (options.signal?.aborted === true) onAbort();
-    const abortListener = addAbortListener(options.signal, onAbort);
-    const timer =
-      options.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut.value = true;
-            cancel.abort(new Error('timeout'));
-          }, positive(options.timeoutMs, 0, 'timeoutMs', false));
+    if (isAborted(options.signal)) onAbort();
+    // The time limit is one more signal: when it fires first, the run is cancelled like any other and then reported
+    // as a timeout. Its timer does not hold the process open; the run's own calls do while it lasts.
+    const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(positive(options.timeoutMs, 0, 'timeoutMs', false));
+    const listeners = [
+      addAbortListener(options.signal, onAbort),
+      addAbortListener(deadline, () => {
+        if (cancel.signal.aborted) return;
+        timedOut.value = true;
+        cancel.abort(new Error('timeout'));
+      }),
+    ];
 
     const run = new ScriptRunHandle(
       async (report) => {
@@ -218,8 +221,7 @@ export class TentacleClient {
           publishScriptCompleted(url, started, { ticket: ctx.ticket ?? '', exitCode: undefined, cancelled: cancel.signal.aborted, error: err });
           throw err;
         } finally {
-          clearTimeout(timer);
-          abortListener[Symbol.dispose]();
+          for (const listener of listeners) listener[Symbol.dispose]();
         }
       },
       (reason) => cancel.abort(reason),
@@ -304,7 +306,7 @@ export class TentacleClient {
 
 /** A caller's ticket, checked: it names a directory on the agent, so only a safe, bounded set of characters. */
 function checkedTicket(ticket: string): string {
-  if (typeof ticket !== 'string' || !/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/.test(ticket)) {
+  if (!isCallerTicket(ticket)) {
     throw new TypeError(
       `A script ticket is 1 to 128 letters, digits, '-', '_' or '.' (not first), as it names a directory on the agent; got ${JSON.stringify(ticket).slice(0, 140)}`,
     );
