@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  HalibutClient,
   ScriptExitCodes,
   ScriptNotFoundError,
   ScriptTicketUnsupportedError,
@@ -20,10 +19,11 @@ import {
   type ScriptStatusMessage,
   type TentacleClientOptions,
 } from '../lib/index.js';
-import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
+import type { StartedTentacleAgent } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
 import { identities } from './support/identities.js';
+import { startTestTentacle, testTentacleClients } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -31,17 +31,8 @@ const ids = await identities();
 /** Fast polling so that tests spend their time in the scripts, not in back-off. */
 const FAST: TentacleClientOptions = { poll: { minDelayMs: 2, maxDelayMs: 10 }, startWaitMs: 0 };
 
-async function tentacle(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], ...options });
-  onCleanup(() => started.close());
-  return started;
-}
-
-function tentacleClient(options: TentacleClientOptions = FAST): TentacleClient {
-  const halibut = new HalibutClient({ certificate: ids.client });
-  onCleanup(() => halibut.close());
-  return new TentacleClient(halibut, options);
-}
+const tentacle = startTestTentacle;
+const tentacleClient = (options: TentacleClientOptions = FAST): TentacleClient => testTentacleClients(ids, options).tentacle;
 
 /** A directory the test and the scripts share, for the files a script waits on. */
 function sharedDir(): string {

@@ -26,13 +26,14 @@ import {
   type TransferProgress,
 } from '../lib/index.js';
 import { POLL_DEFAULTS, pollDelay } from '../lib/tentacle/polling.js';
-import { ListeningAgent, createTentacleServices, startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
+import { ListeningAgent, createTentacleServices, startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
 import { startAgent } from './support/agent.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
 import { Forwarder } from './support/forwarder.js';
 import { identities } from './support/identities.js';
 import { payload } from './support/payload.js';
+import { startTestTentacle, testTentacleClients } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -40,17 +41,8 @@ const ids = await identities();
 /** Fast polling so that tests spend their time in the scripts, not in back-off. */
 const FAST: TentacleClientOptions = { poll: { minDelayMs: 10, maxDelayMs: 50 }, startWaitMs: 1000 };
 
-async function tentacle(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], ...options });
-  onCleanup(() => started.close());
-  return started;
-}
-
-function clients(options: TentacleClientOptions = FAST): { halibut: HalibutClient; tentacle: TentacleClient } {
-  const halibut = new HalibutClient({ certificate: ids.client });
-  onCleanup(() => halibut.close());
-  return { halibut, tentacle: new TentacleClient(halibut, options) };
-}
+const tentacle = startTestTentacle;
+const clients = (options: TentacleClientOptions = FAST): { halibut: HalibutClient; tentacle: TentacleClient } => testTentacleClients(ids, options);
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tentacle-client-spec-'));

@@ -13,7 +13,6 @@ import { describe, it } from 'node:test';
 import {
   ConnectError,
   DuplicateTargetNameError,
-  HalibutClient,
   InvalidTargetError,
   TentacleClient,
   diagnosticsChannels,
@@ -23,10 +22,11 @@ import {
   type TargetEvent,
   type TentacleClientOptions,
 } from '../lib/index.js';
-import { startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
+import type { StartedTentacleAgent } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { identities } from './support/identities.js';
 import { freePort } from './support/ports.js';
+import { startTestTentacle, testTentacleClients } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
@@ -78,7 +78,7 @@ class Fleet {
     const hold = join(this.#holdDir, name);
     const env: Record<string, string> = { AGENT_NAME: name, AGENT_EXIT: String(behaviour.exit ?? 0) };
     if (behaviour.hold === true) env['HOLD'] = hold;
-    const agent = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], env, tcpNoDelay: true });
+    const agent = await startTestTentacle({ env, tcpNoDelay: true });
     onCleanup(() => agent.close());
     const counts = new Map<string, number>();
     let all = 0;
@@ -105,11 +105,7 @@ class Fleet {
   }
 }
 
-function tentacleClient(): TentacleClient {
-  const halibut = new HalibutClient({ certificate: ids.client, retry: false });
-  onCleanup(() => halibut.close());
-  return new TentacleClient(halibut, FAST);
-}
+const tentacleClient = (): TentacleClient => testTentacleClients(ids, FAST, { retry: false }).tentacle;
 
 /** A target nothing listens at. */
 async function unreachable(): Promise<ScriptTarget> {
