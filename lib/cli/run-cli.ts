@@ -9,7 +9,7 @@ import { HalibutError } from '../index.js';
 import type { Command, CommandInput, OptionSpecs } from './command.js';
 import { closest } from './closest.js';
 import { COMMANDS } from './commands/index.js';
-import { UsageError } from './errors.js';
+import { TargetsFileError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { explain } from './explain.js';
 import type { CliIo } from './io.js';
@@ -57,9 +57,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await command.run(input, io);
   } catch (err) {
-    const usage = err instanceof UsageError || isUsageLike(err);
+    // Our own usage errors keep their class and code; anything else that means the command line is wrong becomes one.
+    const ownUsage = err instanceof UsageError || err instanceof TargetsFileError;
+    const usage = ownUsage || isUsageLike(err);
     const code = io.interrupted.aborted ? ExitCode.interrupted : usage ? ExitCode.usage : ExitCode.failed;
-    const explained = explain(err instanceof UsageError || !usage ? err : new UsageError((err as Error).message, command?.name));
+    const explained = explain(ownUsage || !usage ? err : new UsageError((err as Error).message, command?.name));
     if (json) {
       io.out(toJsonLine(command?.jsonLines === true ? { type: 'error', ok: false, error: explained } : { ok: false, error: explained }));
     } else {
