@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
-import { halibut, startHalibut, tempDir, writeIdentity, type RunningCli } from './support/cli.js';
+import { clientEnv, halibut, startHalibut, tempDir, type RunningCli } from './support/cli.js';
 import { identities, type TestIdentities } from './support/identities.js';
 import { freePort } from './support/ports.js';
 import { listenOnLoopback } from './support/servers.js';
@@ -29,8 +29,7 @@ let env: Record<string, string>;
 before(async () => {
   ids = await identities();
   dir = tempDir();
-  const client = writeIdentity(dir, 'client', ids.client);
-  env = { HALIBUT_CERT: client.cert, HALIBUT_KEY: client.key, HALIBUT_THUMBPRINT: ids.stranger.thumbprint };
+  env = clientEnv(dir, ids.client, ids.stranger.thumbprint);
 });
 
 /**
