@@ -123,6 +123,8 @@ describe('fleet commands: --help', () => {
   it('halibut --help lists health; health and run explain --targets and their exit codes', async () => {
     const main = await halibut(['--help']);
     assert.match(main.stdout, /\n {2}health +Health-check every agent listed in a targets file/);
+    assert.match(main.stdout, /'run --targets FILE SCRIPT_FILE' work on every agent listed in FILE/);
+    assert.match(main.stdout, /run --targets with the worst of the agents' codes/);
     const health = await halibut(['health', '--help']);
     assert.equal(health.code, 0);
     assert.match(health.stdout, /^Usage: halibut health --targets FILE/);

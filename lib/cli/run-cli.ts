@@ -31,8 +31,11 @@ environment: HALIBUT_CERT, HALIBUT_KEY, HALIBUT_KEY_PASSPHRASE, HALIBUT_PFX, HAL
 HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win. 'halibut agent' reads its own certificate
 from HALIBUT_AGENT_CERT, HALIBUT_AGENT_KEY, HALIBUT_AGENT_PFX… instead, never the client's.
 
-Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C); run exits with the
-script's own code.
+A fleet: 'health --targets FILE' and 'run --targets FILE SCRIPT_FILE' work on every agent listed in FILE, one
+per line: name https://host:port/ THUMBPRINT (blank lines and # comments ignored).
+
+Exit codes: 0 success, 1 the operation failed, 2 usage error (or a bad targets file), 130 interrupted (Ctrl-C);
+run exits with the script's own code, run --targets with the worst of the agents' codes.
 Documentation: ${CLI_DOCS}`;
 
 /** Runs `halibut` with `argv` (without node and the script) and resolves to the exit code. */
