@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
@@ -200,6 +201,24 @@ describe('halibut health --targets', () => {
     assert.equal(pin!.certificate!.thumbprint, ids.agent.thumbprint, 'the certificate the agent presented');
     assert.deepEqual([down!.status, down!.tls, down!.certificate, down!.failure!.step, down!.failure!.code], ['failed', null, null, 'connect', 'ERR_CONNECT']);
     assert.match(down!.failure!.explanation, /\S/);
+  });
+
+  it("escapes what a peer says before it reaches the terminal's table", async () => {
+    // TLS with the pinned certificate, then an answer to identification that is not Halibut's: the explanation
+    // quotes it, with an ESC sequence and a lone CSI (C1) that would drive a terminal printed raw.
+    const impostor = createTlsServer({ cert: ids.agent.cert, key: ids.agent.key }, (socket) => {
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.0 200 \u001b]0;owned\u0007\u009b2J\r\n\r\n');
+    });
+    const port = await listenOnLoopback(impostor);
+    const r = await halibut(['health', '--targets', file([`impostor https://127.0.0.1:${port}/ ${ids.agent.thumbprint}`])], env);
+    assert.equal(r.code, 1, r.stderr);
+    const row = r.stdout.split('\n')[1]!;
+    assert.match(row, /^impostor .* failed .* identify: TLS works but the peer is not Halibut: it answered /);
+    assert.ok(row.includes('\\u001b]0;owned\\u0007'), row);
+    assert.ok(row.includes('\\u009b2J'), row);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /[\u001b\u0007\u009b]/);
   });
 
   it('exits 0 when every agent is healthy', async () => {
