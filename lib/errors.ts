@@ -60,7 +60,8 @@ export type ErrorCode =
   | 'ERR_SCRIPT_TICKET_UNSUPPORTED'
   // The command-line tool
   | 'ERR_CLI_USAGE'
-  | 'ERR_CLI_CHECK_FAILED';
+  | 'ERR_CLI_CHECK_FAILED'
+  | 'ERR_CLI_TARGETS_FILE';
 
 /**
  * Where a time limit ran out ({@link PhaseTimeoutError.phase}). On the client, in the order a call meets them:

@@ -9,7 +9,7 @@ import { shellExitCode } from '../lib/cli/commands/run.js';
 import { progressReporter } from '../lib/cli/progress.js';
 import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
-import { halibut, linesUntil, startHalibut, tempDir, writeIdentity } from './support/cli.js';
+import { clientEnv, halibut, linesUntil, startHalibut, tempDir, writeIdentity } from './support/cli.js';
 import { identities, type TestIdentities } from './support/identities.js';
 
 closeEverythingAfterwards();
@@ -21,8 +21,7 @@ let env: Record<string, string>;
 before(async () => {
   ids = await identities();
   dir = tempDir();
-  const client = writeIdentity(dir, 'client', ids.client);
-  env = { HALIBUT_CERT: client.cert, HALIBUT_KEY: client.key, HALIBUT_THUMBPRINT: ids.agent.thumbprint };
+  env = clientEnv(dir, ids.client, ids.agent.thumbprint);
 });
 
 async function tentacleAgent(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {

@@ -156,20 +156,27 @@ export interface AgentConnection {
 export async function connectToAgent(url: string, values: OptionValues, env: CliIo['env'], command: string, defaults: { attempts: number }): Promise<AgentConnection> {
   const thumbprint = pinnedThumbprint(values, env, command);
   if (thumbprint === undefined) throw new UsageError("The agent's thumbprint is needed (--thumbprint or HALIBUT_THUMBPRINT); 'halibut discover <url>' shows it", command);
+  return { client: await clientFromOptions(values, env, command, defaults), endpoint: { url, thumbprint } };
+}
+
+/**
+ * A client built from {@link certificateOptions}, `--proxy`, `--timeout` and {@link attemptsOption} (or the
+ * environment), for agents whose pins come from elsewhere (a targets file). Our certificate is required.
+ */
+export async function clientFromOptions(values: OptionValues, env: CliIo['env'], command: string, defaults: { attempts: number }): Promise<HalibutClient> {
   const timeoutMs = millisecondsValue(values, 'timeout', 10_000, command);
   const attemptsText = stringValue(values, 'attempts');
   const attempts = attemptsText === undefined ? defaults.attempts : Number(attemptsText);
   if (!Number.isInteger(attempts) || attempts < 1) throw new UsageError(`--attempts must be a whole number from 1 (got '${attemptsText ?? ''}')`, command);
   const certificate = await loadOurCertificate(values, env, command);
   if (certificate === undefined) throw new UsageError('Our certificate is needed: --cert FILE --key FILE, or --pfx FILE (or HALIBUT_CERT/HALIBUT_KEY, HALIBUT_PFX)', command);
-  const client = new HalibutClient({
+  return new HalibutClient({
     certificate,
     proxy: proxyOption(values, env),
     connectTimeoutMs: timeoutMs,
     handshakeTimeoutMs: timeoutMs,
     retry: cliRetry(attempts),
   });
-  return { client, endpoint: { url, thumbprint } };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -27,3 +27,21 @@ export class CheckFailedError extends HalibutError {
     super(message);
   }
 }
+
+/**
+ * A targets file (`--targets FILE`) that cannot be used as it is. Exit code 2, like any mistake on the command line:
+ * the whole file is checked before any agent is contacted, so nothing was tried.
+ */
+export class TargetsFileError extends HalibutError {
+  readonly code = 'ERR_CLI_TARGETS_FILE';
+  constructor(
+    /** The file, as given on the command line. */
+    readonly file: string,
+    /** The line at fault, counted from 1; undefined when the fault is the whole file's (it lists no target). */
+    readonly line: number | undefined,
+    /** What is wrong, e.g. `expected 3 fields (name url thumbprint), found 2`. */
+    readonly problem: string,
+  ) {
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${problem}`);
+  }
+}

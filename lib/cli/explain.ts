@@ -31,7 +31,7 @@ import {
   UnsupportedScriptServiceError,
   UploadVerificationError,
 } from '../index.js';
-import { CheckFailedError, UsageError } from './errors.js';
+import { CheckFailedError, TargetsFileError, UsageError } from './errors.js';
 
 /** An error as the tool reports it, in words and in `--json`. */
 export interface ExplainedError {
@@ -52,6 +52,7 @@ export function explain(error: unknown): ExplainedError {
 
 function hintFor(error: Error): string | undefined {
   if (error instanceof CheckFailedError) return error.hint;
+  if (error instanceof TargetsFileError) return 'Each line of a targets file is  name https://host:port/ THUMBPRINT  (blank lines and # comments are ignored); nothing was sent to any agent.';
   if (error instanceof UsageError) return `See: halibut ${error.command ?? ''}${error.command === undefined ? '' : ' '}--help`;
   if (error instanceof HostNotFoundError) return 'Check the host name, or this machine\'s DNS settings (behind a proxy, use --proxy so that the proxy resolves it).';
   if (error instanceof ConnectError) {

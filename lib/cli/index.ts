@@ -2,5 +2,5 @@
 export { runCli } from './run-cli.js';
 export { processIo, type CliIo } from './io.js';
 export { ExitCode, type ExitCodeValue } from './exit-codes.js';
-export { CheckFailedError, UsageError } from './errors.js';
+export { CheckFailedError, TargetsFileError, UsageError } from './errors.js';
 export type { ProbeReport, ProbeStep } from './commands/probe.js';

@@ -9,7 +9,7 @@ import { HalibutError } from '../index.js';
 import type { Command, CommandInput, OptionSpecs } from './command.js';
 import { closest } from './closest.js';
 import { COMMANDS } from './commands/index.js';
-import { UsageError } from './errors.js';
+import { TargetsFileError, UsageError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { explain } from './explain.js';
 import type { CliIo } from './io.js';
@@ -31,8 +31,11 @@ environment: HALIBUT_CERT, HALIBUT_KEY, HALIBUT_KEY_PASSPHRASE, HALIBUT_PFX, HAL
 HALIBUT_THUMBPRINT, HALIBUT_PROXY. Options on the command line win. 'halibut agent' reads its own certificate
 from HALIBUT_AGENT_CERT, HALIBUT_AGENT_KEY, HALIBUT_AGENT_PFX… instead, never the client's.
 
-Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C); run exits with the
-script's own code.
+A fleet: 'health --targets FILE' and 'run --targets FILE SCRIPT_FILE' work on every agent listed in FILE, one
+per line: name https://host:port/ THUMBPRINT (blank lines and # comments ignored).
+
+Exit codes: 0 success, 1 the operation failed, 2 usage error (or a bad targets file), 130 interrupted (Ctrl-C);
+run exits with the script's own code, run --targets with the worst of the agents' codes.
 Documentation: ${CLI_DOCS}`;
 
 /** Runs `halibut` with `argv` (without node and the script) and resolves to the exit code. */
@@ -57,9 +60,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     return await command.run(input, io);
   } catch (err) {
-    const usage = err instanceof UsageError || isUsageLike(err);
+    // Our own usage errors keep their class and code; anything else that means the command line is wrong becomes one.
+    const ownUsage = err instanceof UsageError || err instanceof TargetsFileError;
+    const usage = ownUsage || isUsageLike(err);
     const code = io.interrupted.aborted ? ExitCode.interrupted : usage ? ExitCode.usage : ExitCode.failed;
-    const explained = explain(err instanceof UsageError || !usage ? err : new UsageError((err as Error).message, command?.name));
+    const explained = explain(ownUsage || !usage ? err : new UsageError((err as Error).message, command?.name));
     if (json) {
       io.out(toJsonLine(command?.jsonLines === true ? { type: 'error', ok: false, error: explained } : { ok: false, error: explained }));
     } else {

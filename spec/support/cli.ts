@@ -92,6 +92,15 @@ export function writeIdentity(dir: string, name: string, identity: CertificateId
   return { cert, key };
 }
 
+/**
+ * Our identity written to `dir` and given through the environment, as CI jobs give it, with `pin` as
+ * HALIBUT_THUMBPRINT.
+ */
+export function clientEnv(dir: string, client: CertificateIdentity, pin: string): Record<string, string> {
+  const files = writeIdentity(dir, 'client', client);
+  return { HALIBUT_CERT: files.cert, HALIBUT_KEY: files.key, HALIBUT_THUMBPRINT: pin };
+}
+
 /** Reads standard output line by line until `done` accepts one; resolves to the lines read, that one included. */
 export async function linesUntil(running: RunningCli, done: (line: string) => boolean): Promise<string[]> {
   const lines: string[] = [];

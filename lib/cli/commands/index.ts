@@ -7,12 +7,14 @@ import { certNewCommand } from './cert-new.js';
 import { certShowCommand } from './cert-show.js';
 import { discoverCommand } from './discover.js';
 import { downloadCommand } from './download.js';
+import { healthCommand } from './health.js';
 import { probeCommand } from './probe.js';
 import { runCommand } from './run.js';
 import { uploadCommand } from './upload.js';
 
 export const COMMANDS: readonly Command[] = [
   probeCommand,
+  healthCommand,
   discoverCommand,
   capabilitiesCommand,
   callCommand,

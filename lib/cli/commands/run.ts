@@ -4,14 +4,18 @@
  * if the script had run here.
  */
 import { readFile } from 'node:fs/promises';
-import { DataStream, ScriptExitCodes, TentacleClient, type LogLine, type RunScriptOptions, type ScriptFileInput, type ScriptResult } from '../../index.js';
-import { flag, millisecondsValue, requirePositionals, stringList, stringValue, type Command, type OptionValues } from '../command.js';
+import { TentacleClient, type LogLine, type ScriptResult } from '../../index.js';
+import { flag, requirePositionals, stringList, stringValue, type Command } from '../command.js';
 import { AGENT_HELP, agentOptions, attemptsHelp, attemptsOption, CERTIFICATE_HELP, certificateOptions, connectToAgent } from '../connection-options.js';
 import { UsageError } from '../errors.js';
 import { ExitCode } from '../exit-codes.js';
+import { fleetOptions } from '../fleet-options.js';
+import { FLEET_RUN_HELP, runOnTargets } from '../fleet-run.js';
 import type { CliIo } from '../io.js';
 import { toJsonLine } from '../json-output.js';
-import { terminalSafe } from '../terminal-text.js';
+import { shellExitCode, tentacleExitCodeMeaning } from '../script-exit-codes.js';
+import { printScriptLine } from '../script-lines.js';
+import { scriptFiles, scriptOptions } from '../script-options.js';
 import { addAbortListener } from '../../util/abort.js';
 
 /** One `--json` line per log line. */
@@ -36,30 +40,7 @@ export interface RunResultRecord {
   service: ScriptResult['service'];
 }
 
-/**
- * Tentacle's own exit codes (never a script's: a process cannot exit with a negative code on Linux, and Tentacle
- * reserves these), for the note printed when one comes back.
- */
-const TENTACLE_EXIT_CODES: ReadonlyMap<number, string> = new Map([
-  [ScriptExitCodes.Fatal, 'Tentacle failed around the script (e.g. could not write its log)'],
-  [ScriptExitCodes.PowerShellInvocationError, 'the shell could not be started'],
-  [ScriptExitCodes.Canceled, 'cancelled while waiting for the isolation mutex'],
-  [ScriptExitCodes.Timeout, 'the isolation mutex was not acquired in time'],
-  [ScriptExitCodes.UnknownScript, 'the agent does not know the script'],
-  [ScriptExitCodes.UnknownResult, 'the agent lost track of the script (e.g. it restarted while the script ran)'],
-  [ScriptExitCodes.PowerShellNeverStarted, 'PowerShell never started'],
-  [ScriptExitCodes.KubernetesScriptPodNotFound, "the Kubernetes agent's script pod is gone"],
-]);
-
-/**
- * The exit code this process ends with for a script's `exitCode`: 0–255 as they are; Tentacle's own negative codes
- * become 1 (a failure that is not the script's); codes above 255, which only Windows produces, become 255, so that
- * a failure never wraps round to 0 as `code % 256` could.
- */
-export function shellExitCode(exitCode: number): number {
-  if (exitCode < 0) return ExitCode.failed;
-  return Math.min(exitCode, 255);
-}
+export { shellExitCode };
 
 export const runCommand: Command = {
   name: 'run',
@@ -76,8 +57,11 @@ export const runCommand: Command = {
     'script-timeout': { type: 'string' },
     powershell: { type: 'boolean' },
     verbose: { type: 'boolean', short: 'v' },
+    ...fleetOptions,
+    'fail-fast': { type: 'boolean' },
   },
   help: `Usage: halibut run <url> SCRIPT_FILE [options] [-- ARGS...] -t THUMBPRINT (--cert FILE --key FILE | --pfx FILE)
+       halibut run --targets FILE SCRIPT_FILE [options] [-- ARGS...] (--cert FILE --key FILE | --pfx FILE)
 
 Runs the script in SCRIPT_FILE on the agent, in a fresh working directory there, and streams its output as it
 arrives: the script's standard output to standard output, its standard error to standard error. The agent's own
@@ -111,6 +95,8 @@ ${attemptsHelp(5)}
                        then { "type": "result", "ok", "exitCode", "cancelled", "ticket", "service" };
                        a failure ends with { "type": "error", "ok": false, "error": {...} }
 
+${FLEET_RUN_HELP}
+
 Exit codes: the script's own exit code, 0 to 255. Tentacle's own codes are negative (e.g. -44: the isolation
 mutex timed out) and exit 1; codes above 255 (Windows) exit 255; either way a note on standard error gives the
 real code. 1 also when the script could not be run or timed out; 2 usage error; 130 cancelled by Ctrl-C (or
@@ -118,8 +104,16 @@ SIGTERM); 141 cancelled because standard output was closed.
 
 Examples:
   halibut run https://tentacle-01:10933/ deploy.sh --file app.tar.gz=./dist/app.tar.gz -- --env production
-  halibut run https://tentacle-01:10933/ check.ps1 --powershell --json | jq -r 'select(.type=="log") | .text'`,
+  halibut run https://tentacle-01:10933/ check.ps1 --powershell --json | jq -r 'select(.type=="log") | .text'
+  halibut run --targets fleet.txt restart.sh --concurrency 8 --fail-fast`,
   async run(input, io) {
+    if (stringValue(input.values, 'targets') !== undefined) {
+      const [scriptFile] = requirePositionals(input, ['SCRIPT_FILE'], 'run');
+      return runOnTargets(scriptFile!, input, io);
+    }
+    for (const fleetOnly of ['concurrency', 'fail-fast']) {
+      if (input.values[fleetOnly] !== undefined) throw new UsageError(`--${fleetOnly} goes with --targets FILE (a run on many agents)`, 'run');
+    }
     const [url, scriptFile] = requirePositionals(input, ['<url>', 'SCRIPT_FILE'], 'run');
     const json = flag(input.values, 'json');
     const verbose = flag(input.values, 'verbose');
@@ -148,52 +142,13 @@ Examples:
   },
 };
 
-function scriptOptions(values: OptionValues): Omit<RunScriptOptions, 'body'> {
-  const options: Omit<RunScriptOptions, 'body'> = { syntax: flag(values, 'powershell') ? 'powershell' : 'bash' };
-  const isolation = stringValue(values, 'isolation');
-  if (isolation !== undefined) {
-    if (isolation !== 'full' && isolation !== 'none') throw new UsageError(`--isolation must be full or none (got '${isolation}')`, 'run');
-    options.isolation = isolation;
-  }
-  const mutex = stringValue(values, 'mutex');
-  if (mutex !== undefined) {
-    if (mutex.trim() === '') throw new UsageError('--mutex needs a name', 'run');
-    options.mutexName = mutex;
-  }
-  if (stringValue(values, 'mutex-timeout') !== undefined) options.mutexTimeoutMs = millisecondsValue(values, 'mutex-timeout', 0, 'run');
-  if (stringValue(values, 'script-timeout') !== undefined) options.timeoutMs = millisecondsValue(values, 'script-timeout', 0, 'run');
-  return options;
-}
-
-/** `--file NAME=PATH` values as files for the working directory, each read from disk when it is sent. */
-function scriptFiles(specs: readonly string[]): ScriptFileInput[] {
-  return specs.map((spec) => {
-    const at = spec.indexOf('=');
-    const name = at < 0 ? '' : spec.slice(0, at);
-    const path = at < 0 ? '' : spec.slice(at + 1);
-    if (name === '' || path === '') throw new UsageError(`--file takes NAME=LOCALPATH (got '${spec}')`, 'run');
-    return { name, contents: DataStream.fromFile(path) };
-  });
-}
-
 function printLine(line: LogLine, io: CliIo, json: boolean, verbose: boolean): void {
   if (json) {
     const record: RunLogRecord = { type: 'log', source: line.source, text: line.text, time: line.time, level: line.level };
     io.out(toJsonLine(record));
     return;
   }
-  // Tentacle marks its own messages about the isolation mutex as verbose (Octopus hides them by default) and the
-  // ones about waiting for it as wait: the first are noise unless something needs explaining, the second say why
-  // nothing happens. Neither is the script's output, so neither goes to standard output.
-  if (line.level === 'verbose' || line.source === 'debug') {
-    if (verbose) io.err(`${line.source === 'debug' ? 'debug' : 'verbose'}: ${terminalSafe(line.text)}\n`);
-  } else if (line.level === 'wait') {
-    io.err(`waiting: ${terminalSafe(line.text)}\n`);
-  } else if (line.source === 'stdout') {
-    io.out(`${line.text}\n`);
-  } else {
-    io.err(`${line.text}\n`);
-  }
+  printScriptLine(line, io, verbose);
 }
 
 function finish(result: ScriptResult, io: CliIo, json: boolean, verbose: boolean): number {
@@ -208,7 +163,7 @@ function finish(result: ScriptResult, io: CliIo, json: boolean, verbose: boolean
   const code = shellExitCode(result.exitCode);
   if (verbose) io.err(`script ${result.ticket} (${result.service}) exited with ${result.exitCode}\n`);
   if (code !== result.exitCode) {
-    const meaning = TENTACLE_EXIT_CODES.get(result.exitCode);
+    const meaning = tentacleExitCodeMeaning(result.exitCode);
     io.err(`note: exit code ${result.exitCode}${meaning === undefined ? '' : ` (${meaning})`} is shown as ${code}\n`);
   }
   return code;
