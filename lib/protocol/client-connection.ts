@@ -4,7 +4,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { Phase } from '../errors.js';
-import { ByteReader, type ReadDeadline } from './byte-reader.js';
+import { ByteReader, readDeadline, type ReadDeadline } from './byte-reader.js';
 import { writeCompressedMessage, readCompressedMessage } from './compressed-message.js';
 import { END, MX_CLIENT, MX_LINE, NEXT, printable, readControlLine, readNonEmptyControlLine, writeAll, ControlLineError } from './control-lines.js';
 import { IncomingStreams } from './data-stream-wire.js';
@@ -91,8 +91,8 @@ export class ClientConnection {
    * A phase's read deadline: `timeoutMs` without progress, and for the short control exchanges (identification,
    * NEXT/PROCEED) the same as a limit on the whole phase, so a peer that drips bytes cannot hold it open.
    */
-  #deadline(phase: Phase, timeoutMs: number, whole = false): ReadDeadline {
-    return whole ? { phase, timeoutMs, endsAt: performance.now() + timeoutMs } : { phase, timeoutMs };
+  #deadline(phase: Phase, timeoutMs: number, whole = false, rate?: RateFloor): ReadDeadline {
+    return readDeadline(phase, timeoutMs, whole ? performance.now() + timeoutMs : undefined, rate);
   }
 
   /** Sends `MX` and our identity, then waits for `MX-SERVER` and the blank line after it. */
@@ -165,12 +165,12 @@ export class ClientConnection {
     const { bson, streams } = encodeRequest(request);
     onRequestStarted?.();
     const { timeouts, endpoint, maxMessageBytes, maxDepth, maxElements, maxDecodedBytes, minTransferRate } = this.#options;
-    const write: ReadDeadline = { ...this.#deadline('write', timeouts.readMs), rate: RateFloor.of(minTransferRate, 'write') };
+    const write = this.#deadline('write', timeouts.readMs, false, RateFloor.of(minTransferRate, 'write'));
     await writeCompressedMessage(this.#socket, bson, this.#options.compressionLevel, write);
     if (streams.length > 0) await writeDataStreams(this.#socket, streams, write, endpoint);
     // After the response's first byte (which waits for the method to run) the body and its data streams are held
     // to the rate floor; the first byte has its own deadline.
-    const read: ReadDeadline = { ...this.#deadline('read', timeouts.readMs), rate: RateFloor.of(minTransferRate, 'read') };
+    const read = this.#deadline('read', timeouts.readMs, false, RateFloor.of(minTransferRate, 'read'));
     const reply = await readCompressedMessage(this.#reader, {
       maxMessageBytes,
       firstByte: this.#deadline('response', timeouts.responseMs),

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { constants, createInflateRaw, deflateRaw, type InflateRaw } from 'node:zlib';
-import type { ByteReader, ReadDeadline } from './byte-reader.js';
+import { readDeadline, type ByteReader, type ReadDeadline } from './byte-reader.js';
 import { writeAll } from './control-lines.js';
 import { ConnectionClosedError, MessageFormatError, MessageTooLargeError, PhaseTimeoutError } from './errors.js';
 import { deflateRawWhole, inflateRawWhole } from './one-shot-zlib.js';
@@ -91,7 +91,7 @@ async function nextChunk(reader: ByteReader, inflate: MessageInflater, deadline:
   if (limit <= QUIET_CHECK_MS || !inflate.mayCheckEnd) return reader.read(READ_CHUNK, deadline);
   try {
     // The rate floor goes along: a peer that drips just often enough to beat the quiet check is still held to it.
-    return await reader.read(READ_CHUNK, { phase: 'quiet', timeoutMs: QUIET_CHECK_MS, rate: deadline?.rate });
+    return await reader.read(READ_CHUNK, readDeadline('quiet', QUIET_CHECK_MS, undefined, deadline?.rate));
   } catch (err) {
     if (!(err instanceof PhaseTimeoutError) || err.phase !== 'quiet') throw err;
   }

@@ -6,7 +6,7 @@ import { EventEmitter } from 'eventemitter3';
 import { normalizeThumbprint } from '../certificates/thumbprint.js';
 import { toIdentity, type CertificateIdentity } from '../certificates/identity.js';
 import { PhaseTimeoutError } from '../errors.js';
-import { ByteReader, type ReadDeadline } from '../protocol/byte-reader.js';
+import { ByteReader, readDeadline, type ReadDeadline } from '../protocol/byte-reader.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, readCompressedMessage, writeCompressedMessage } from '../protocol/compressed-message.js';
 import { MX_SERVER, PROCEED, printable, readControlLine, readNonEmptyControlLine, writeAll } from '../protocol/control-lines.js';
 import { IncomingStreams, writeDataStreams } from '../protocol/data-stream-wire.js';
@@ -293,7 +293,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
 
   async #serve(socket: TLSSocket): Promise<void> {
     const reader = new ByteReader(socket);
-    const read = { phase: 'read' as const, timeoutMs: this.#readTimeoutMs };
+    const read = readDeadline('read', this.#readTimeoutMs);
     const key = connectionKey(socket);
     const first = await readPreamble(reader, read);
     if (first === null) {
@@ -331,7 +331,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
     for (;;) {
       const bson = await readCompressedMessage(reader, {
         maxMessageBytes: this.#maxMessageBytes,
-        firstByte: { phase: 'request', timeoutMs: this.#requestIdleTimeoutMs },
+        firstByte: readDeadline('request', this.#requestIdleTimeoutMs),
         read,
       });
       if (bson === null) break;
@@ -356,7 +356,7 @@ export class ListeningAgent extends EventEmitter<ListeningAgentEvents> {
       await writeCompressedMessage(socket, out);
       if (streams.length > 0) await writeDataStreams(socket, streams);
 
-      const next = await readNonEmptyControlLine(reader, { phase: 'next', timeoutMs: this.#nextTimeoutMs }).catch((err: unknown) => {
+      const next = await readNonEmptyControlLine(reader, readDeadline('next', this.#nextTimeoutMs)).catch((err: unknown) => {
         // Waiting for NEXT and seeing nothing is how a client that pools idle connections looks; close quietly.
         if (err instanceof PhaseTimeoutError) return null;
         throw err;
