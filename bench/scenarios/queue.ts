@@ -37,12 +37,14 @@ export async function queue(ctx: BenchContext): Promise<ScenarioResult[]> {
     const tentacle = new TentacleClient(halibut, TENTACLE_OPTIONS);
     try {
       await runDirect(tentacle, fleet.endpoints, agentCount * 2); // warm-up: connections and capabilities
-      for (let r = 0; r < rounds; r++) direct.push(await runDirect(tentacle, fleet.endpoints, jobs));
+      // Each round measures all three, so that a machine whose load changes over the run weighs on each alike.
+      for (let r = 0; r < rounds; r++) {
+        direct.push(await runDirect(tentacle, fleet.endpoints, jobs));
+        oneWorker.push(await runQueued(ctx, redis.port, redis.connection, fleet.endpoints, 1, jobs, `bench-1-${r}`));
+        threeWorkers.push(await runQueued(ctx, redis.port, redis.connection, fleet.endpoints, 3, jobs, `bench-3-${r}`));
+      }
     } finally {
       await tentacle.close();
-    }
-    for (const [workers, into] of [[1, oneWorker], [3, threeWorkers]] as const) {
-      for (let r = 0; r < rounds; r++) into.push(await runQueued(ctx, redis.port, redis.connection, fleet.endpoints, workers, jobs, `bench-${workers}-${r}`));
     }
     const baseline = stats(direct);
     const extra = { jobs, agents: agentCount, concurrencyPerProcess: CONCURRENCY };
