@@ -1,12 +1,15 @@
 // Type-aware linting. The layer rules keep data flowing one way: client → pool → protocol → transport, with
 // certificates at the bottom; a lower layer never imports a higher one. lib/diagnostics (the diagnostics channels)
 // sits below everything, so that every layer can publish. @opentelemetry/* is an optional peer dependency: only
-// lib/opentelemetry (the `halibut-client/opentelemetry` entry point) may import it.
+// lib/opentelemetry (the `halibut-client/opentelemetry` entry point) may import it. lib/bullmq (the
+// `halibut-client/bullmq` entry point) sits on top of everything and uses the public API alone, as a user would;
+// only it may import bullmq, another optional peer dependency, and nothing else in lib imports it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const FOLDERS = ['certificates', 'transport', 'protocol', 'pool', 'client', 'contracts', 'tentacle', 'discovery', 'testing', 'cli', 'diagnostics', 'opentelemetry'];
+const FOLDERS = ['certificates', 'transport', 'protocol', 'pool', 'client', 'contracts', 'tentacle', 'discovery', 'testing', 'cli', 'diagnostics', 'opentelemetry', 'bullmq'];
 const noOpenTelemetry = { group: ['@opentelemetry/*', '@opentelemetry/**'], message: 'only lib/opentelemetry may import @opentelemetry (an optional peer dependency)' };
+const noBullmq = { group: ['bullmq', 'bullmq/**', 'ioredis', 'ioredis/**'], message: 'only lib/bullmq may import bullmq or ioredis (optional peer dependencies)' };
 
 const layer = (folder, forbidden) => ({
   files: [`lib/${folder}/**/*.ts`],
@@ -15,8 +18,9 @@ const layer = (folder, forbidden) => ({
       'error',
       {
         patterns: [
-          ...[...new Set(folder === 'opentelemetry' ? forbidden : [...forbidden, 'opentelemetry'])].map((f) => ({ group: [`../${f}/*`, `../${f}/**`], message: `lib/${folder} must not import the higher layer lib/${f}` })),
+          ...[...new Set(folder === 'opentelemetry' ? [...forbidden, 'bullmq'] : [...forbidden, 'opentelemetry', 'bullmq'])].map((f) => ({ group: [`../${f}/*`, `../${f}/**`], message: `lib/${folder} must not import the higher layer lib/${f}` })),
           ...(folder === 'opentelemetry' ? [] : [noOpenTelemetry]),
+          noBullmq,
         ],
         paths: [{ name: 'node-forge', importNames: ['pki', 'asn1', 'pkcs12', 'md', 'util'], message: "node-forge is CommonJS: import forge from 'node-forge'" }],
       },
@@ -56,7 +60,22 @@ export default tseslint.config(
     files: ['lib/util/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '../**'], message: 'lib/util is the bottom layer: it must not import anything else from lib' }] }] },
   },
-  { files: ['lib/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [noOpenTelemetry, { group: ['./opentelemetry/*'], message: 'the core must not load lib/opentelemetry' }] }] } },
+  {
+    files: ['lib/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noOpenTelemetry,
+            noBullmq,
+            { group: ['./opentelemetry/*'], message: 'the core must not load lib/opentelemetry' },
+            { group: ['./bullmq/*'], message: 'the core must not load lib/bullmq' },
+          ],
+        },
+      ],
+    },
+  },
   layer('certificates', ['transport', 'protocol', 'pool', 'client', 'testing']),
   layer('transport', ['protocol', 'pool', 'client', 'testing']),
   layer('protocol', ['pool', 'client', 'testing']),
@@ -69,4 +88,14 @@ export default tseslint.config(
   layer('cli', []),
   layer('diagnostics', FOLDERS.filter((f) => f !== 'diagnostics')),
   layer('opentelemetry', FOLDERS.filter((f) => f !== 'diagnostics' && f !== 'opentelemetry')),
+  // The top: the public API (../index.js) and bullmq, nothing from inside the library's folders.
+  {
+    files: ['lib/bullmq/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noOpenTelemetry, { group: ['../*/*', '../*/**'], message: 'lib/bullmq uses the public API only: import from ../index.js' }] },
+      ],
+    },
+  },
 );

@@ -11,6 +11,7 @@ import { nagle } from './scenarios/nagle.js';
 import { instrumentedCalls } from './scenarios/instrumented-calls.js';
 import { parallelCalls, pooledCalls } from './scenarios/pooled-calls.js';
 import { poolVersusFresh } from './scenarios/pool-vs-fresh.js';
+import { queue } from './scenarios/queue.js';
 import { scale } from './scenarios/scale.js';
 import type { BenchContext, ScenarioResult } from './support/context.js';
 import { spawnPeer } from './support/spawn-peer.js';
@@ -37,6 +38,7 @@ const scenarios: Array<[string, () => Promise<ScenarioResult | ScenarioResult[]>
   ['pool', () => poolVersusFresh(ctx)],
   ['scale', () => scale(ctx)],
   ['otel', () => instrumentedCalls(ctx)],
+  ['queue', () => queue(ctx)],
 ];
 
 const results: ScenarioResult[] = [];

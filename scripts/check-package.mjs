@@ -56,7 +56,7 @@ try {
   const installed = join(project, 'node_modules', 'halibut-client');
 
   // --- what the tarball holds --------------------------------------------------------------------------------------
-  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/cli/main.js', 'bin/halibut.js', 'docs/cli.md', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
+  for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/bullmq/index.js', 'dist/opentelemetry/index.js', 'dist/cli/main.js', 'bin/halibut.js', 'docs/cli.md', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
     if (!existsSync(join(installed, needed))) throw new Error(`the installed package has no ${needed}`);
   }
   for (const unwanted of ['spec', 'bench', 'scripts', '.ci', 'tsconfig.json']) {
@@ -100,6 +100,21 @@ assert.equal(require('halibut-client/package.json').name, 'halibut-client');
   });
   run('import from ESM: a call to the packaged agent', process.execPath, ['esm.mjs'], { cwd: project });
   run('require() from CommonJS', process.execPath, ['cjs.cjs'], { cwd: project });
+
+  // --- optional peer dependencies -----------------------------------------------------------------------------------
+  // npm installs no optional peer dependency by itself, so this project has neither bullmq nor @opentelemetry/api:
+  // the core must load without them, and an entry point that needs one must say which it lacks.
+  write(project, {
+    'optional.mjs': `import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+for (const peer of ['bullmq', '@opentelemetry/api']) assert.throws(() => require.resolve(peer), { code: 'MODULE_NOT_FOUND' }, peer + ' is installed');
+const core = await import('halibut-client');
+assert.equal(typeof core.TentacleClient, 'function');
+await assert.rejects(import('halibut-client/bullmq'), (error) => error.code === 'ERR_MODULE_NOT_FOUND' && error.message.includes("'bullmq'"));
+`,
+  });
+  run('the core loads without the optional peer dependencies; halibut-client/bullmq names the one it lacks', process.execPath, ['optional.mjs'], { cwd: project });
 
   // --- a TypeScript consumer ---------------------------------------------------------------------------------------
   write(project, {

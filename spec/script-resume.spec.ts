@@ -305,3 +305,60 @@ describe('the bounded line buffer', () => {
     assert.equal(agent.tentacle.scriptsStarted, 0);
   });
 });
+
+describe('recording the end before the workspace goes (beforeCleanup)', () => {
+  it('is told how the script ended while its workspace is still there, after every line reached the run', async () => {
+    const agent = await tentacle();
+    const client = tentacleClient();
+    const ticket = 'cleanup-hook-1';
+    const seen: { end: unknown; workspaceThere: boolean; startsOf: number }[] = [];
+    const run = client.runScript(agent.endpoint, {
+      body: 'echo a; echo b; exit 4',
+      ticket,
+      beforeCleanup: (end) => {
+        seen.push({ end, workspaceThere: existsSync(join(agent.tentacle.workRoot, ticket)), startsOf: agent.tentacle.startsOf(ticket) });
+      },
+    });
+    const lines: LogLine[] = [];
+    for await (const line of run) lines.push(line);
+    const result = await run;
+    assert.equal(seen.length, 1, 'called once');
+    assert.deepEqual(seen[0], { end: { ticket, exitCode: 4, cancelled: false, lineCount: result.lineCount }, workspaceThere: true, startsOf: 1 });
+    assert.equal(result.lineCount, lines.length);
+    assert.deepEqual(scriptOutput(lines), ['a', 'b']);
+    assert.equal(existsSync(join(agent.tentacle.workRoot, ticket)), false, 'cleaned up after the callback');
+  });
+
+  it('keeps the workspace when the callback fails, so that the script can be attached again and reports the same end', async () => {
+    const agent = await tentacle();
+    const ticket = 'cleanup-hook-2';
+    const failure = new Error('the database is down');
+    const run = tentacleClient().runScript(agent.endpoint, {
+      body: 'echo only; exit 7',
+      ticket,
+      beforeCleanup: () => Promise.reject(failure),
+    });
+    await assert.rejects(run.result, (err) => err === failure);
+    assert.equal(existsSync(join(agent.tentacle.workRoot, ticket)), true, 'the workspace is kept');
+
+    const again = tentacleClient().attachScript(agent.endpoint, ticket);
+    const lines: LogLine[] = [];
+    for await (const line of again) lines.push(line);
+    const result = await again;
+    assert.equal(result.exitCode, 7);
+    assert.deepEqual(scriptOutput(lines), ['only'], 'the whole log again');
+    assert.equal(agent.tentacle.startsOf(ticket), 1, 'the script ran once');
+    assert.equal(agent.tentacle.startsOf(ticket.toUpperCase()), 1, 'tickets compare without regard to case');
+    assert.equal(agent.tentacle.startsOf('never-started'), 0);
+    assert.equal(existsSync(join(agent.tentacle.workRoot, ticket)), false);
+  });
+
+  it('counts a start after CompleteScript as a new start of the ticket', async () => {
+    const agent = await tentacle();
+    const client = tentacleClient();
+    assert.equal((await client.runScript(agent.endpoint, { body: 'true', ticket: 'twice' })).exitCode, 0);
+    assert.equal((await client.runScript(agent.endpoint, { body: 'true', ticket: 'twice' })).exitCode, 0);
+    assert.equal(agent.tentacle.startsOf('twice'), 2);
+    assert.equal(agent.tentacle.scriptsStarted, 2);
+  });
+});

@@ -20,7 +20,7 @@ export interface ScriptTarget extends Endpoint {
  * run at once and whether the first failure stops the rest. `timeoutMs` is each target's own limit; `signal` cancels
  * every target.
  */
-export interface RunOnManyOptions extends Omit<RunScriptOptions, 'ticket'> {
+export interface RunOnManyOptions extends Omit<RunScriptOptions, 'ticket' | 'beforeCleanup'> {
   /**
    * At most this many targets are in progress at once (a whole number, or `Infinity` for no limit). Default 32. A
    * target is in progress from its start until its last event has been taken (or, when nobody iterates, until its

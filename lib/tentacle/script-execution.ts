@@ -60,6 +60,8 @@ export interface ExecutionContext {
   cancelTimeoutMs: number;
   /** The script's ticket, once the agent has the script (for the diagnostics of a run that fails afterwards). */
   ticket?: string;
+  /** V2: awaited once the script is complete and before CompleteScript; if it throws, the workspace is kept. */
+  beforeCleanup?: (end: { ticket: string; exitCode: number; cancelled: boolean }) => Promise<void>;
 }
 
 /** Where a V2 execution begins: a new start, or a script started earlier that it picks up. */
@@ -147,6 +149,11 @@ export async function executeV2(ctx: ExecutionContext, beginning: V2Beginning): 
     cancelled,
     workspaceCleanedUp,
   });
+  /** The end is handed to the caller first: a failure there keeps the workspace, so the end can be read again. */
+  const completeAfterHook = async (cancelled: boolean): Promise<ExecutionOutcome> => {
+    await ctx.beforeCleanup?.({ ticket: ticket.TaskId, exitCode: status.exitCode, cancelled });
+    return outcome(cancelled, await complete());
+  };
   const complete = async (): Promise<boolean> => {
     try {
       // Never repeated: it is the last call, and a failure only leaves a workspace behind.
@@ -189,7 +196,7 @@ export async function executeV2(ctx: ExecutionContext, beginning: V2Beginning): 
     // Cancelled while the start was still connecting: nothing reached the agent, so there is nothing to stop.
     if (status.last === undefined && isCallStopped(err) && !err.requestMayHaveRun) return outcome(true, true);
   }
-  if (status.complete && !ctx.cancel.aborted) return outcome(false, await complete());
+  if (status.complete && !ctx.cancel.aborted) return completeAfterHook(false);
 
   // Cancelling: CancelScript until the agent reports the script complete. The caller's signal has fired, so these
   // calls are bounded by their own deadline instead.
@@ -199,7 +206,7 @@ export async function executeV2(ctx: ExecutionContext, beginning: V2Beginning): 
     status.apply(await idempotent(ScriptMethods.CancelScript, () => encodeCancelScriptCommandV2(request()), deadline));
     if (!status.complete && !(await pause(pollDelay(ctx.poll, i), deadline))) throw new ScriptCancelTimeoutError(ctx.url, ctx.cancelTimeoutMs);
   }
-  return outcome(!wasComplete, await complete());
+  return completeAfterHook(!wasComplete);
 }
 
 export async function executeV1(ctx: ExecutionContext, command: StartScriptCommand): Promise<ExecutionOutcome> {

@@ -198,6 +198,7 @@ export class TentacleClient {
           room: (signal) => report.room(signal, (lines, bytes) => publishScriptPaused(url, ctx.ticket ?? '', lines, bytes)),
           started: (known, service) => report.started(known, service),
           cancel: cancel.signal,
+          ...(options.beforeCleanup === undefined ? {} : { beforeCleanup: (end) => Promise.resolve(options.beforeCleanup?.({ ...end, lineCount })) }),
           poll: this.#poll,
           idempotentAttempts: this.#idempotentAttempts,
           cancelTimeoutMs: this.#cancelTimeoutMs,

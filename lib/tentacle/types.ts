@@ -69,6 +69,26 @@ export interface ScriptWatchOptions {
   maxBufferedLines?: number;
   /** The most bytes of line text (UTF-8) held for the iterator; as {@link maxBufferedLines}. Default 1 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * V2 runs: awaited once the agent reports the script complete and before CompleteScript removes its workspace,
+   * so that the caller can first record the outcome somewhere durable (a job queue, a database). Until the
+   * workspace is removed the script can be attached again and reports the same end; afterwards its ticket is
+   * unknown to the agent. If the callback throws (or rejects), the workspace is kept and the run rejects with that
+   * error. Not called for V1 runs, which cannot be attached again.
+   */
+  beforeCleanup?: (end: ScriptEnd) => void | Promise<void>;
+}
+
+/** How a V2 script ended, as {@link ScriptWatchOptions.beforeCleanup} is told before its workspace is removed. */
+export interface ScriptEnd {
+  /** The ticket the agent knows the script by. */
+  ticket: string;
+  /** The script's exit code, or one of Tentacle's own (see ScriptExitCodes). */
+  exitCode: number;
+  /** True when the run was cancelled before the script completed by itself. */
+  cancelled: boolean;
+  /** Log lines this run has received (markers excluded), all of them already handed to the run's line buffer. */
+  lineCount: number;
 }
 
 /** What {@link TentacleClient.runScript} runs and how. */

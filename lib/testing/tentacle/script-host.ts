@@ -20,6 +20,8 @@ export class ScriptRuntime {
   /** Scripts not yet known to be over, including forgotten ones, so that dispose can stop them. */
   readonly live = new Set<RunningScript>();
   started = 0;
+  /** Starts per ticket (lower-cased, as tickets compare), both services together: what `startsOf` reports. */
+  readonly startsByTicket = new Map<string, number>();
   disposed: Promise<void> | undefined;
 
   constructor(maxConcurrentScripts: number) {
@@ -111,6 +113,7 @@ export class ScriptHost {
     ready.catch(() => undefined);
     this.#scripts.set(key, { script, ready });
     runtime.started++;
+    runtime.startsByTicket.set(key, (runtime.startsByTicket.get(key) ?? 0) + 1);
     runtime.live.add(script);
     void script.completed.then(() => runtime.live.delete(script));
     return { script, ready, isNew: true };

@@ -72,6 +72,12 @@ export interface TentacleServices {
    */
   readonly scriptsStarted: number;
   /**
+   * How many scripts were started under `ticket` (compared without regard to case, as a Tentacle compares tickets),
+   * for tests that assert each ticket ran exactly once: a repeated V2 start of a ticket the agent still knows does not
+   * count, a start after the ticket was cleaned up (CompleteScript) does. Kept for the life of the services.
+   */
+  startsOf(ticket: string): number;
+  /**
    * Kills every script still running (its whole process tree, and what any script left behind), waits for them to
    * exit, removes temp dirs this object created. Idempotent.
    */
@@ -175,6 +181,7 @@ export async function createTentacleServices(options: TentacleServicesOptions = 
       get scriptsStarted() {
         return runtime.started;
       },
+      startsOf: (ticket) => runtime.startsByTicket.get(ticket.toLowerCase()) ?? 0,
       dispose,
       [Symbol.asyncDispose]: dispose,
     };
