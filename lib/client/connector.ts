@@ -5,14 +5,14 @@
  * (probe.ts) takes them one at a time and times each.
  */
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import createDebug from 'debug';
 import type { CertificateIdentity } from '../certificates/identity.js';
 import { publishConnectionClosed, publishConnectionIdentified, publishConnectionOpened, type CallTraceContext } from '../diagnostics/channels.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import { proxyDialer } from '../transport/proxy/proxy-dialer.js';
 import { dialTcp, type Dialer } from '../transport/tcp.js';
-import { secureSocket, type TlsOptions } from '../transport/tls.js';
+import { clientSecureContext, secureSocket, type TlsOptions } from '../transport/tls.js';
 import { abortReason, addAbortListener } from '../util/abort.js';
 import type { ResolvedEndpoint } from './endpoint.js';
 import type { HalibutClientOptions, ResolvedClientOptions } from './options.js';
@@ -36,6 +36,8 @@ export interface ConnectorOptions {
 /** Makes new, identified connections to agents (the pool decides when one is needed). */
 export class Connector {
   readonly #options: ConnectorOptions;
+  /** Our identity as OpenSSL holds it, made at the first connection and shared by all (see clientSecureContext). */
+  #context: SecureContext | undefined;
 
   constructor(options: ConnectorOptions) {
     this.#options = options;
@@ -78,9 +80,11 @@ export class Connector {
    */
   secure(ep: ResolvedEndpoint, raw: Socket, signal: AbortSignal | undefined, inspect?: TlsOptions['inspect']): Promise<TLSSocket> {
     const { identity, limits } = this.#options;
+    this.#context ??= clientSecureContext({ cert: identity.cert, key: identity.key });
     return secureSocket(raw, {
       cert: identity.cert,
       key: identity.key,
+      secureContext: this.#context,
       pins: ep.pins,
       host: ep.host,
       endpoint: ep.url,

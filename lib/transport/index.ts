@@ -3,4 +3,4 @@ export { matchesNoProxy } from './proxy/no-proxy.js';
 export { proxyDialer } from './proxy/proxy-dialer.js';
 export { parseProxy, resolveProxy, type ProxyOption, type ProxySettings, type ResolvedProxy } from './proxy/proxy-settings.js';
 export { dialTcp, type Dialer, type DialOptions, type DialTarget } from './tcp.js';
-export { secureSocket, type TlsOptions } from './tls.js';
+export { clientSecureContext, secureSocket, type ClientContextOptions, type TlsOptions } from './tls.js';
