@@ -1,0 +1,26 @@
+// One process of the fleet: `count` listening agents on 127.0.0.1, each on a port of its own, all with the same
+// certificate, Nagle on (as a Tentacle), serving the services of stub-script-service.ts. Reads its configuration as
+// JSON from argv[2], prints one JSON line (the URLs and its file-descriptor limit), runs until stdin ends.
+import { ListeningAgent } from '../../lib/testing/index.js';
+import { TENTACLE_BINDING } from '../../lib/testing/tentacle/index.js';
+import { fleetServices } from './stub-script-service.js';
+
+interface Config {
+  /** The client's thumbprint. */
+  trusted: string;
+  count: number;
+  certificate: { cert: string; key: string };
+}
+const config = JSON.parse(process.argv[2] ?? '{}') as Config;
+
+const agents: ListeningAgent[] = [];
+const urls: string[] = [];
+for (let i = 0; i < config.count; i++) {
+  const agent = new ListeningAgent({ certificate: config.certificate, trustedThumbprints: [config.trusted], services: fleetServices(), binding: TENTACLE_BINDING, tcpNoDelay: false });
+  urls.push((await agent.listen({ host: '127.0.0.1', port: 0 })).url);
+  agents.push(agent);
+}
+
+process.stdout.write(`${JSON.stringify({ urls, fdLimit: process.env['HALIBUT_BENCH_FD_LIMIT'] ?? 'unknown' })}\n`);
+process.stdin.resume();
+process.stdin.on('end', () => void Promise.all(agents.map((a) => a.close())).then(() => process.exit(0)));
