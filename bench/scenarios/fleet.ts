@@ -121,28 +121,38 @@ function inFreshClient<T>(ctx: BenchContext, job: Omit<FleetClientJob, 'certific
   return runChild<T>(command, args, JSON.stringify(full));
 }
 
-/** B: measured in a fresh process, so that what earlier scenarios left in this one does not blur the figure. */
+/**
+ * B: measured in a fresh process, so that what earlier scenarios left in this one does not blur the figure; the
+ * baseline is the same number of bare mutual-TLS connections held open, in a fresh process too.
+ */
 async function idleConnections(ctx: BenchContext, endpoints: Endpoint[], common: Record<string, string | number>): Promise<ScenarioResult> {
   const figures = await inFreshClient<IdleFigures>(ctx, { mode: 'idle', endpoints, inFlight: 64, rounds: 1 });
+  const bare = await inFreshClient<IdleFigures>(ctx, { mode: 'idle-bare', endpoints, inFlight: 64, rounds: 1 });
   const goalKiB = 64;
-  return {
-    scenario: `fleet B: ${figures.idle} idle pooled connections, client RSS growth per connection (fresh process)`,
-    unit: 'KiB/connection',
-    value: single(figures.rssPerConnectionKiB),
-    target: `≤ ${goalKiB} KiB per connection`,
-    targetMet: figures.rssPerConnectionKiB <= goalKiB,
-    extra: {
-      measuredConnections: figures.measured,
-      warmConnectionsNotCounted: figures.warm,
-      rssBeforeMiB: figures.rssBeforeMiB,
-      rssAfterMiB: figures.rssAfterMiB,
-      heapPerConnectionKiB: figures.heapPerConnectionKiB,
-      externalPerConnectionKiB: figures.externalPerConnectionKiB,
-      openSeconds: figures.seconds,
-      ...common,
-      fdLimit: figures.fdLimit,
+  const result = compare(
+    {
+      scenario: `fleet B: ${figures.idle} idle pooled connections, client RSS growth per connection (fresh process)`,
+      unit: 'KiB/connection',
+      value: single(figures.rssPerConnectionKiB),
+      baselineName: `bare mutual-TLS connections held open (node:tls), ${bare.idle}`,
+      baseline: single(bare.rssPerConnectionKiB),
+      extra: {
+        measuredConnections: figures.measured,
+        warmConnectionsNotCounted: figures.warm,
+        rssBeforeMiB: figures.rssBeforeMiB,
+        rssAfterMiB: figures.rssAfterMiB,
+        heapPerConnectionKiB: figures.heapPerConnectionKiB,
+        externalPerConnectionKiB: figures.externalPerConnectionKiB,
+        openSeconds: figures.seconds,
+        bareHeapPerConnectionKiB: bare.heapPerConnectionKiB,
+        ...common,
+        fdLimit: figures.fdLimit,
+      },
     },
-  };
+    undefined,
+    true,
+  );
+  return { ...result, target: `≤ ${goalKiB} KiB per connection`, targetMet: figures.rssPerConnectionKiB <= goalKiB };
 }
 
 /** C: the first round opens a connection to every agent and asks its capabilities; later rounds reuse both. */

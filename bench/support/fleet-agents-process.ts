@@ -1,6 +1,7 @@
 // One process of the fleet: `count` listening agents on 127.0.0.1, each on a port of its own, all with the same
 // certificate, Nagle on (as a Tentacle), serving the services of stub-script-service.ts. Reads its configuration as
 // JSON from argv[2], prints one JSON line (the URLs and its file-descriptor limit), runs until stdin ends.
+import { loadPem } from '../../lib/index.js';
 import { ListeningAgent } from '../../lib/testing/index.js';
 import { TENTACLE_BINDING } from '../../lib/testing/tentacle/index.js';
 import { fleetServices } from './stub-script-service.js';
@@ -13,10 +14,14 @@ interface Config {
 }
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
 
+// Parsed once: an agent given PEM parses it again, which for thousands of agents takes seconds.
+const certificate = loadPem(config.certificate.cert, config.certificate.key);
+// The baseline's bare connections never identify: they are held open as long as the benchmark needs them.
+const identificationTimeoutMs = 600_000;
 const agents: ListeningAgent[] = [];
 const urls: string[] = [];
 for (let i = 0; i < config.count; i++) {
-  const agent = new ListeningAgent({ certificate: config.certificate, trustedThumbprints: [config.trusted], services: fleetServices(), binding: TENTACLE_BINDING, tcpNoDelay: false });
+  const agent = new ListeningAgent({ certificate, trustedThumbprints: [config.trusted], services: fleetServices(), binding: TENTACLE_BINDING, tcpNoDelay: false, identificationTimeoutMs });
   urls.push((await agent.listen({ host: '127.0.0.1', port: 0 })).url);
   agents.push(agent);
 }

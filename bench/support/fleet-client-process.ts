@@ -2,13 +2,16 @@
 // has run other scenarios and holds their garbage and caches). Reads a job as JSON from stdin, prints its figures as
 // one JSON line. Jobs:
 // - `idle`: one call to each endpoint, so that each leaves one idle pooled connection; RSS growth per connection.
+// - `idle-bare`: the baseline: a bare mutual-TLS connection to each endpoint (raw-client.ts), held open.
 // - `scripts`: one stub script on every endpoint at once through runScriptOnMany, several rounds; CPU per script run.
-import { HalibutClient, TentacleClient, type Endpoint } from '../../lib/index.js';
+import type { TLSSocket } from 'node:tls';
+import { HalibutClient, TentacleClient, loadPem, type Endpoint } from '../../lib/index.js';
+import { openMutual } from './raw-client.js';
 import { eachInFlight } from './stats.js';
 import { STUB_SCRIPT_LINES } from './stub-script-service.js';
 
 export interface FleetClientJob {
-  mode: 'idle' | 'scripts';
+  mode: 'idle' | 'idle-bare' | 'scripts';
   endpoints: Endpoint[];
   certificate: { cert: string; key: string };
   /** `idle`: calls in flight. */
@@ -50,44 +53,62 @@ const MiB = 1024 * 1024;
 const fdLimit = process.env['HALIBUT_BENCH_FD_LIMIT'] ?? 'unknown';
 const round1 = (n: number): number => Number(n.toFixed(1));
 
-process.stdout.write(`${JSON.stringify(job.mode === 'idle' ? await idle() : await scripts())}\n`);
+process.stdout.write(`${JSON.stringify(job.mode === 'scripts' ? await scripts() : job.mode === 'idle' ? await idle() : await idleBare())}\n`);
+
+/** What holding a connection to every endpoint costs, the first few not counted; `count` says how many are open. */
+async function held(open: (endpoint: Endpoint) => Promise<void>, count: () => number): Promise<IdleFigures> {
+  const { endpoints } = job;
+  // The first connections pay for what is allocated once (code, TLS contexts, buffers): not counted.
+  const warm = Math.min(64, Math.floor(endpoints.length / 10));
+  await eachInFlight(endpoints.slice(0, warm), job.inFlight, open);
+  gc();
+  gc();
+  const before = process.memoryUsage();
+  const ms = await eachInFlight(endpoints.slice(warm), job.inFlight, open);
+  gc();
+  gc();
+  const after = process.memoryUsage();
+  const idle = count();
+  if (idle !== endpoints.length) throw new Error(`expected ${endpoints.length} connections held open, there are ${idle}`);
+  const measured = endpoints.length - warm;
+  const per = (a: number, b: number): number => round1((a - b) / measured / 1024);
+  return {
+    measured,
+    warm,
+    idle,
+    rssBeforeMiB: round1(before.rss / MiB),
+    rssAfterMiB: round1(after.rss / MiB),
+    rssPerConnectionKiB: per(after.rss, before.rss),
+    heapPerConnectionKiB: per(after.heapUsed, before.heapUsed),
+    externalPerConnectionKiB: per(after.external, before.external),
+    seconds: Number((ms / 1000).toFixed(2)),
+    fdLimit,
+  };
+}
 
 async function idle(): Promise<IdleFigures> {
-  const { endpoints } = job;
   // maxConnections above the count, so that no connection is evicted; idle ones kept long enough to be counted.
-  const client = new HalibutClient({ certificate: job.certificate, maxConnections: endpoints.length + 64, maxIdleTimeMs: 600_000 });
-  const call = async (endpoint: Endpoint): Promise<void> => {
-    await client.call(endpoint, { service: 'IBenchService', method: 'Echo', params: ['hi'] });
-  };
+  const client = new HalibutClient({ certificate: job.certificate, maxConnections: job.endpoints.length + 64, maxIdleTimeMs: 600_000 });
   try {
-    // The first connections pay for what is allocated once (code, TLS contexts, buffers): not counted.
-    const warm = Math.min(64, Math.floor(endpoints.length / 10));
-    await eachInFlight(endpoints.slice(0, warm), job.inFlight, call);
-    gc();
-    gc();
-    const before = process.memoryUsage();
-    const ms = await eachInFlight(endpoints.slice(warm), job.inFlight, call);
-    gc();
-    gc();
-    const after = process.memoryUsage();
-    const { idle } = client.stats();
-    if (idle !== endpoints.length) throw new Error(`expected ${endpoints.length} idle connections, the pool has ${idle}`);
-    const measured = endpoints.length - warm;
-    const per = (a: number, b: number): number => round1((a - b) / measured / 1024);
-    return {
-      measured,
-      warm,
-      idle,
-      rssBeforeMiB: round1(before.rss / MiB),
-      rssAfterMiB: round1(after.rss / MiB),
-      rssPerConnectionKiB: per(after.rss, before.rss),
-      heapPerConnectionKiB: per(after.heapUsed, before.heapUsed),
-      externalPerConnectionKiB: per(after.external, before.external),
-      seconds: Number((ms / 1000).toFixed(2)),
-      fdLimit,
+    const call = async (endpoint: Endpoint): Promise<void> => {
+      await client.call(endpoint, { service: 'IBenchService', method: 'Echo', params: ['hi'] });
     };
+    return await held(call, () => client.stats().idle);
   } finally {
     await client.close();
+  }
+}
+
+async function idleBare(): Promise<IdleFigures> {
+  const identity = loadPem(job.certificate.cert, job.certificate.key);
+  const sockets: TLSSocket[] = [];
+  try {
+    const open = async (endpoint: Endpoint): Promise<void> => {
+      sockets.push(await openMutual(endpoint.url, identity, endpoint.thumbprint as string));
+    };
+    return await held(open, () => sockets.filter((s) => !s.destroyed).length);
+  } finally {
+    for (const socket of sockets) socket.destroy();
   }
 }
 
