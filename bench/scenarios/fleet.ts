@@ -24,7 +24,8 @@ const round2 = (n: number): number => Number(n.toFixed(2));
 const single = (n: number): Stats => ({ median: n, min: n, max: n });
 
 export async function fleet(ctx: BenchContext): Promise<ScenarioResult[]> {
-  const wanted = ctx.quick ? 600 : 10_000;
+  began = performance.now();
+  const wanted = ctx.quick ? 300 : 10_000;
   // The client holds a connection per agent (B), and an agent process a listener and a connection per agent it
   // runs; listeners and the client's connections both take local ports from the ephemeral range.
   const fdLimit = fdLimitFor(wanted + FD_RESERVE);
@@ -36,15 +37,24 @@ export async function fleet(ctx: BenchContext): Promise<ScenarioResult[]> {
   const common = { agentProcesses: AGENT_PROCESSES, fdLimit: fdLimitUsed, agentFdLimits: [...new Set(agents.fdLimits)].join(','), count: scaled };
   try {
     const endpoints = agents.endpoints;
+    progress('agents started');
     return [
-      await healthChecks(ctx, endpoints, common),
-      await idleConnections(ctx, endpoints, common),
-      await scriptsAtOnce(ctx, endpoints.slice(0, ctx.quick ? 100 : 1_000), common),
-      await setupAgainstNagle(ctx, endpoints),
+      progress('A', await healthChecks(ctx, endpoints, common)),
+      progress('B', await idleConnections(ctx, endpoints, common)),
+      progress('C', await scriptsAtOnce(ctx, endpoints.slice(0, ctx.quick ? 100 : 1_000), common)),
+      progress('D', await setupAgainstNagle(ctx, endpoints)),
     ];
   } finally {
     await agents.stop();
   }
+}
+
+let began = 0;
+
+/** A line on stderr as each part ends: a full run takes minutes. */
+function progress<T>(what: string, result?: T): T {
+  console.error(`fleet: ${what} after ${((performance.now() - began) / 1000).toFixed(1)} s`);
+  return result as T;
 }
 
 function hundreds(n: number): number {
