@@ -51,10 +51,11 @@ export async function fleet(ctx: BenchContext): Promise<ScenarioResult[]> {
 
 let began = 0;
 
-/** A line on stderr as each part ends: a full run takes minutes. */
-function progress<T>(what: string, result?: T): T {
-  console.error(`fleet: ${what} after ${((performance.now() - began) / 1000).toFixed(1)} s`);
-  return result as T;
+/** A line on stderr as each part ends, with its figure: a full run takes minutes, and a later part may fail. */
+function progress(what: string, result?: ScenarioResult): ScenarioResult {
+  const figure = result === undefined ? '' : `: ${result.value.median.toFixed(1)} ${result.unit}${result.baseline === undefined ? '' : `, baseline ${result.baseline.median.toFixed(1)}, ratio ${result.ratio}`}`;
+  console.error(`fleet: ${what} after ${((performance.now() - began) / 1000).toFixed(1)} s${figure}`);
+  return result!;
 }
 
 function hundreds(n: number): number {
