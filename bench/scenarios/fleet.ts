@@ -78,6 +78,15 @@ async function healthChecks(ctx: BenchContext, endpoints: Endpoint[], common: Re
   const bare: number[] = [];
   let oursMs = 0;
   let bareMs = 0;
+  /** This process's CPU time (user + system, µs) in each, to tell the client's share of a gap from the agents'. */
+  const cpu = { ours: 0, bare: 0 };
+  const timed = async (which: 'ours' | 'bare', slice: Endpoint[], fn: (endpoint: Endpoint) => Promise<void>): Promise<number> => {
+    const before = process.cpuUsage();
+    const ms = await eachInFlight(slice, IN_FLIGHT, fn);
+    const used = process.cpuUsage(before);
+    cpu[which] += used.user + used.system;
+    return ms;
+  };
   const check = async (endpoint: Endpoint): Promise<void> => {
     const report = await tentacle.healthCheck(endpoint);
     if (!report.ok) throw new Error(`health check of ${report.url} failed at ${report.failure?.step}: ${report.failure?.explanation}`, { cause: report.failure?.error });
@@ -88,12 +97,12 @@ async function healthChecks(ctx: BenchContext, endpoints: Endpoint[], common: Re
     for (let r = 0; r < rounds; r++) {
       const slice = endpoints.slice(r * size, (r + 1) * size);
       const runOurs = async (): Promise<void> => {
-        const ms = await eachInFlight(slice, IN_FLIGHT, check);
+        const ms = await timed('ours', slice, check);
         oursMs += ms;
         ours.push(slice.length / (ms / 1000));
       };
       const runBare = async (): Promise<void> => {
-        const ms = await eachInFlight(slice, IN_FLIGHT, handshake);
+        const ms = await timed('bare', slice, handshake);
         bareMs += ms;
         bare.push(slice.length / (ms / 1000));
       };
@@ -115,6 +124,8 @@ async function healthChecks(ctx: BenchContext, endpoints: Endpoint[], common: Re
         bareTotalSeconds: round2(bareMs / 1000),
         checkP50Ms: round2(percentile(latencies, 50)),
         checkP99Ms: round2(percentile(latencies, 99)),
+        clientCpuPerCheckUs: Math.round(cpu.ours / endpoints.length),
+        clientCpuPerHandshakeUs: Math.round(cpu.bare / endpoints.length),
         rounds,
         ...common,
       },
