@@ -63,9 +63,8 @@ function hundreds(n: number): number {
 }
 
 /**
- * A: `tentacle.healthCheck` rather than `client.probe`: it is what a server runs over its Tentacles (and what
- * `halibut health` runs), and it is a probe whose request also brings the capabilities back and decodes them, so its
- * rate is the lower of the two. The endpoints are taken in rounds (a slice each), health checks and handshakes
+ * A: `tentacle.healthCheck` rather than `client.probe`: it is what a server runs over its Tentacles, and it is a
+ * probe whose request also brings the capabilities back and decodes them, so its rate is the lower of the two. The endpoints are taken in rounds (a slice each), health checks and handshakes
  * alternating which goes first, so that the machine's load weighs on both alike.
  */
 async function healthChecks(ctx: BenchContext, endpoints: Endpoint[], common: Record<string, string | number>): Promise<ScenarioResult> {
