@@ -7,6 +7,7 @@ import { generateCertificate } from '../lib/index.js';
 import { codec } from './scenarios/codec.js';
 import { connectionSetup } from './scenarios/connection-setup.js';
 import { dataStreams } from './scenarios/data-streams.js';
+import { fleet } from './scenarios/fleet.js';
 import { nagle } from './scenarios/nagle.js';
 import { instrumentedCalls } from './scenarios/instrumented-calls.js';
 import { parallelCalls, pooledCalls } from './scenarios/pooled-calls.js';
@@ -39,6 +40,7 @@ const scenarios: Array<[string, () => Promise<ScenarioResult | ScenarioResult[]>
   ['scale', () => scale(ctx)],
   ['otel', () => instrumentedCalls(ctx)],
   ['queue', () => queue(ctx)],
+  ['fleet', () => fleet(ctx)],
 ];
 
 const results: ScenarioResult[] = [];

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint } from '../../lib/index.js';
+import { startChild } from './child.js';
 
 export interface Peer {
   /** The agents it runs, ready to call. */
@@ -18,25 +17,18 @@ export interface Peer {
  */
 export async function spawnPeer(clientThumbprint: string, agents = 1, options: { tcpNoDelay?: boolean } = {}): Promise<Peer> {
   const script = fileURLToPath(new URL('./peer-process.ts', import.meta.url));
-  const child = spawn(process.execPath, [...(process.env['HALIBUT_BENCH_PEER_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['HALIBUT_BENCH_PEER_PROF']] : []), '--import', 'tsx', script, JSON.stringify({ trusted: clientThumbprint, agents, ...options })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`peer process exited with ${code}`)));
-  });
-  lines.close();
-  const info = JSON.parse(first) as { agents: string[]; thumbprint: string; raw: number };
+  const profile = process.env['HALIBUT_BENCH_PEER_PROF'];
+  const child = await startChild<{ agents: string[]; thumbprint: string; raw: number }>(process.execPath, [
+    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
+    '--import',
+    'tsx',
+    script,
+    JSON.stringify({ trusted: clientThumbprint, agents, ...options }),
+  ]);
   return {
-    endpoints: info.agents.map((url) => ({ url, thumbprint: info.thumbprint })),
-    rawPort: info.raw,
-    pid: child.pid ?? 0,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.stdin.end();
-      }),
+    endpoints: child.info.agents.map((url) => ({ url, thumbprint: child.info.thumbprint })),
+    rawPort: child.info.raw,
+    pid: child.pid,
+    stop: () => child.stop(),
   };
 }

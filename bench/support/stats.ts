@@ -41,3 +41,40 @@ export async function concurrently(workers: number, ms: number, fn: (worker: num
   );
   return count / ((performance.now() - start) / 1000);
 }
+
+/** Runs `fn` once for every item, at most `limit` at a time; returns how long that took (ms). */
+export async function eachInFlight<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+  return performance.now() - start;
+}
+
+/**
+ * `warmup` untimed runs of each, then `rounds` rounds of `ms` milliseconds of `ours` and of `baseline` in turn:
+ * operations per second of each per round, and the latencies of `ours`.
+ */
+export async function againstBaseline(
+  rounds: number,
+  ms: number,
+  warmup: number,
+  ours: () => Promise<void>,
+  baseline: () => Promise<void>,
+): Promise<{ ours: number[]; baseline: number[]; latencies: number[] }> {
+  for (let i = 0; i < warmup; i++) {
+    await ours();
+    await baseline();
+  }
+  const out = { ours: [] as number[], baseline: [] as number[], latencies: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    const o = await forDuration(ms, ours);
+    out.ours.push(o.perSecond);
+    out.latencies.push(...o.latencies);
+    out.baseline.push((await forDuration(ms, baseline)).perSecond);
+  }
+  return out;
+}
