@@ -83,15 +83,6 @@ export function createScriptJobProcessor(tentacle: TentacleClient, options: Scri
   return (job, _token, signal) => new ScriptJobAttempt(tentacle, job, settings, signal).run();
 }
 
-/** The settled state of a promise, without throwing. */
-async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
 /** The job's progress, if it is one this processor wrote for this ticket. */
 function readProgress(progress: unknown, ticket: string): ScriptJobProgress | undefined {
   if (typeof progress !== 'object' || progress === null) return undefined;
@@ -140,9 +131,11 @@ class ScriptJobAttempt {
     let run: ScriptRun = this.#tentacle.attachScript(endpoint, this.#ticket, { ...watch, fromLogSequence: this.#progress.sequence + 1 });
     let resumed = true;
     if ((await run.started) === undefined) {
-      const attached = await settle(run.result);
-      if (attached.ok) return this.#finish(attached.value, resumed);
-      if (!(attached.error instanceof ScriptNotFoundError)) throw this.#translate(attached.error);
+      try {
+        return this.#finish(await run.result, resumed);
+      } catch (error) {
+        if (!(error instanceof ScriptNotFoundError)) throw this.#translate(error);
+      }
       // The agent no longer knows the ticket. If an earlier attempt recorded the end, the script ran and was cleaned
       // up: that end is the job's. Otherwise it never started (the end is always recorded before the cleanup).
       if (this.#progress.end !== undefined) return this.#recorded();
