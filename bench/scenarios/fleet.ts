@@ -15,7 +15,7 @@ import { ephemeralPorts, fdLimitFor, withFdLimit } from '../support/fd-limit.js'
 import type { FleetClientJob, IdleFigures, ScriptFigures } from '../support/fleet-client-process.js';
 import { mutualHandshake } from '../support/raw-client.js';
 import { spawnFleet } from '../support/spawn-fleet.js';
-import { eachInFlight, forDuration, percentile, stats, type Stats } from '../support/stats.js';
+import { againstBaseline, eachInFlight, percentile, stats, type Stats } from '../support/stats.js';
 
 const AGENT_PROCESSES = 4;
 const IN_FLIGHT = 256;
@@ -227,25 +227,21 @@ async function setupAgainstNagle(ctx: BenchContext, endpoints: Endpoint[]): Prom
     const e = endpoint();
     return mutualHandshake(e.url, ctx.identity, e.thumbprint as string);
   };
-  for (let i = 0; i < 10; i++) {
-    await ours();
-    await bare();
-  }
-  const measured = { ours: [] as number[], baseline: [] as number[], latencies: [] as number[] };
   const setupRates: number[] = [];
   const setupLatencies: number[] = [];
-  subscribe(diagnosticsChannels.connectionIdentified, identified);
-  try {
-    for (let r = 0; r < ctx.rounds; r++) {
+  // The setups of each round of ours ran one at a time: their rate is one over their mean duration.
+  const round = (edge: 'start' | 'end'): void => {
+    if (edge === 'start') {
       setups = [];
-      const o = await forDuration(ctx.roundMs, ours);
-      measured.ours.push(o.perSecond);
-      measured.latencies.push(...o.latencies);
-      // The round's setups ran one at a time: their rate is one over their mean duration.
-      setupRates.push(setups.length / (setups.reduce((sum, ms) => sum + ms, 0) / 1000));
-      setupLatencies.push(...setups);
-      measured.baseline.push((await forDuration(ctx.roundMs, bare)).perSecond);
+      return;
     }
+    setupRates.push(setups.length / (setups.reduce((sum, ms) => sum + ms, 0) / 1000));
+    setupLatencies.push(...setups);
+  };
+  subscribe(diagnosticsChannels.connectionIdentified, identified);
+  let measured: Awaited<ReturnType<typeof againstBaseline>>;
+  try {
+    measured = await againstBaseline(ctx.rounds, ctx.roundMs, 10, ours, bare, round);
   } finally {
     unsubscribe(diagnosticsChannels.connectionIdentified, identified);
   }

@@ -56,7 +56,8 @@ export async function eachInFlight<T>(items: readonly T[], limit: number, fn: (i
 
 /**
  * `warmup` untimed runs of each, then `rounds` rounds of `ms` milliseconds of `ours` and of `baseline` in turn:
- * operations per second of each per round, and the latencies of `ours`.
+ * operations per second of each per round, and the latencies of `ours`. `oursRound`, when given, is called before
+ * and after each timed round of `ours`, for a figure of its own gathered during the round.
  */
 export async function againstBaseline(
   rounds: number,
@@ -64,6 +65,7 @@ export async function againstBaseline(
   warmup: number,
   ours: () => Promise<void>,
   baseline: () => Promise<void>,
+  oursRound?: (edge: 'start' | 'end') => void,
 ): Promise<{ ours: number[]; baseline: number[]; latencies: number[] }> {
   for (let i = 0; i < warmup; i++) {
     await ours();
@@ -71,7 +73,9 @@ export async function againstBaseline(
   }
   const out = { ours: [] as number[], baseline: [] as number[], latencies: [] as number[] };
   for (let r = 0; r < rounds; r++) {
+    oursRound?.('start');
     const o = await forDuration(ms, ours);
+    oursRound?.('end');
     out.ours.push(o.perSecond);
     out.latencies.push(...o.latencies);
     out.baseline.push((await forDuration(ms, baseline)).perSecond);
