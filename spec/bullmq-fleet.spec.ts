@@ -10,40 +10,26 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { addScriptJob, scriptJobTicket, type ScriptJobData, type ScriptJobProgress, type ScriptJobResult } from '../lib/bullmq/index.js';
-import { startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
+import type { StartedTentacleAgent } from '../lib/testing/index.js';
 import { startWorkerProcesses, type WorkerProcesses } from './support/bullmq-workers.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { identities } from './support/identities.js';
-import { redisServerBinary, startRedis, type RedisServer } from './support/redis-server.js';
+import { fileRedis, redisSkipReason } from './support/spec-redis.js';
+import { startTestTentacle } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
-const missing = redisServerBinary() === undefined;
-if (missing && process.env['CI'] === 'true') throw new Error('redis-server is not installed; .ci/run must install it');
-const skip = missing ? 'redis-server is not installed (apt-get install redis-server)' : false;
+const skip = redisSkipReason();
 const ids = await identities();
 
 /** Thirty agents, started once for the file. */
 let agents: StartedTentacleAgent[] | undefined;
 async function fleet(): Promise<StartedTentacleAgent[]> {
-  agents ??= await Promise.all(
-    Array.from({ length: 30 }, async () => {
-      const agent = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], tcpNoDelay: true });
-      onCleanup(() => agent.close());
-      return agent;
-    }),
-  );
+  agents ??= await Promise.all(Array.from({ length: 30 }, () => startTestTentacle({ tcpNoDelay: true })));
   return agents;
 }
 
-let redis: RedisServer | undefined;
-async function server(): Promise<RedisServer> {
-  if (redis === undefined) {
-    // Persistent, so that the restart test can show that a clean shutdown keeps every job.
-    redis = await startRedis({ persistent: true });
-    onCleanup(() => redis?.close());
-  }
-  return redis;
-}
+// Persistent, so that the restart test can show that a clean shutdown keeps every job.
+const server = fileRedis({ persistent: true });
 
 let queues = 0;
 async function setUp(workerSettings: { lockMs?: number; stalledMs?: number; startWaitMs?: number } = {}): Promise<{ queue: Queue<ScriptJobData, ScriptJobResult>; events: QueueEvents; workers: WorkerProcesses }> {

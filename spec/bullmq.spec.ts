@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
-import { HalibutClient, TentacleClient, type LogLine, type TentacleClientOptions } from '../lib/index.js';
+import type { LogLine, TentacleClientOptions } from '../lib/index.js';
 import {
   addScriptJob,
   createScriptJobProcessor,
@@ -16,41 +16,27 @@ import {
   type ScriptJobProgress,
   type ScriptJobResult,
 } from '../lib/bullmq/index.js';
-import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
+import type { StartedTentacleAgent } from '../lib/testing/index.js';
 import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
 import { eventually } from './support/eventually.js';
 import { identities } from './support/identities.js';
-import { redisServerBinary, startRedis, type RedisServer } from './support/redis-server.js';
+import { fileRedis, redisSkipReason } from './support/spec-redis.js';
+import { startTestTentacle, testTentacleClients } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 const ids = await identities();
 const FAST: TentacleClientOptions = { poll: { minDelayMs: 2, maxDelayMs: 10 }, startWaitMs: 0 };
 
-const missing = redisServerBinary() === undefined;
-if (missing && process.env['CI'] === 'true') throw new Error('redis-server is not installed; .ci/run must install it');
-
-let redis: RedisServer | undefined;
-async function server(): Promise<RedisServer> {
-  if (redis === undefined) {
-    redis = await startRedis();
-    onCleanup(() => redis?.close());
-  }
-  return redis;
-}
-
-async function tentacle(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], ...options });
-  onCleanup(() => started.close());
-  return started;
-}
+const skip = redisSkipReason();
+const server = fileRedis();
+const tentacle = startTestTentacle;
 
 let queues = 0;
 /** A queue of its own, a worker running the processor on it, and the events to await jobs with. */
 async function queueWithWorker(options: ScriptJobProcessorOptions = {}) {
   const { connection } = await server();
   const name = `spec-${++queues}`;
-  const halibut = new HalibutClient({ certificate: ids.client });
-  const client = new TentacleClient(halibut, FAST);
+  const client = testTentacleClients(ids, FAST).tentacle;
   onCleanup(() => client.close());
   const queue = new Queue<ScriptJobData, ScriptJobResult>(name, { connection });
   onCleanup(() => queue.close());
@@ -86,7 +72,7 @@ describe('scriptJobTicket', () => {
   });
 });
 
-describe('script jobs on BullMQ', { skip: missing ? 'redis-server is not installed (apt-get install redis-server)' : false }, () => {
+describe('script jobs on BullMQ', { skip }, () => {
   it('runs the script once under the job’s ticket: the result is the script’s, every line is in the log and the progress', async () => {
     const agent = await tentacle();
     const { queue, events } = await queueWithWorker();

@@ -11,12 +11,13 @@ import { createServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { startTentacleAgent, type StartedTentacleAgent } from '../lib/testing/index.js';
-import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
+import type { StartedTentacleAgent } from '../lib/testing/index.js';
+import { closeEverythingAfterwards } from './support/cleanup.js';
 import { clientEnv, halibut, startHalibut, tempDir, type RunningCli } from './support/cli.js';
 import { identities, type TestIdentities } from './support/identities.js';
 import { freePort } from './support/ports.js';
 import { listenOnLoopback } from './support/servers.js';
+import { startTestTentacle } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 
@@ -72,8 +73,7 @@ async function fleetAgent(name: string, behaviour: { exit?: number; hold?: boole
   const agentEnv: Record<string, string> = { AGENT_NAME: name, AGENT_EXIT: String(behaviour.exit ?? 0) };
   if (behaviour.hold === true) agentEnv['HOLD'] = holdMark(name);
   if (behaviour.after !== undefined) agentEnv['AFTER'] = holdMark(behaviour.after);
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], env: agentEnv, tcpNoDelay: true });
-  onCleanup(() => started.close());
+  const started = await startTestTentacle({ env: agentEnv, tcpNoDelay: true });
   let connections = 0;
   const counts = new Map<string, number>();
   started.agent.on('connection', () => connections++);

@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { shellExitCode } from '../lib/cli/commands/run.js';
 import { progressReporter } from '../lib/cli/progress.js';
-import { startTentacleAgent, type StartedTentacleAgent, type TentacleAgentOptions } from '../lib/testing/index.js';
-import { closeEverythingAfterwards, onCleanup } from './support/cleanup.js';
+import type { StartedTentacleAgent, TentacleAgentOptions } from '../lib/testing/index.js';
+import { closeEverythingAfterwards } from './support/cleanup.js';
 import { clientEnv, halibut, linesUntil, startHalibut, tempDir, writeIdentity } from './support/cli.js';
 import { identities, type TestIdentities } from './support/identities.js';
+import { startTestTentacle } from './support/tentacle-agent.js';
 
 closeEverythingAfterwards();
 
@@ -24,11 +25,7 @@ before(async () => {
   env = clientEnv(dir, ids.client, ids.agent.thumbprint);
 });
 
-async function tentacleAgent(options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> {
-  const started = await startTentacleAgent({ certificate: ids.agent, trustedThumbprints: [ids.client.thumbprint], host: '127.0.0.1', port: 0, ...options });
-  onCleanup(() => started.close());
-  return started;
-}
+const tentacleAgent = (options: Partial<TentacleAgentOptions> = {}): Promise<StartedTentacleAgent> => startTestTentacle({ host: '127.0.0.1', port: 0, ...options });
 
 /** Writes `text` to a new file in the spec's temporary directory. */
 function file(name: string, text: string | Buffer): string {
